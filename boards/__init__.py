@@ -1,0 +1,1 @@
+"""Board descriptions (JSON), read by the firmware on the board and by the host."""

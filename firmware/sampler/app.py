@@ -1,0 +1,173 @@
+# The sampler application: builds the subsystems named in board.json, wires
+# commands, and runs the fixed-rate control loop until interrupted.
+import gc
+import time
+
+import machine
+
+from sampler import board as _board
+from sampler import proto
+from sampler import safety as S
+from sampler.comms import ACCEPTED, CmdError, Comms  # noqa: F401 - re-exported
+from sampler.config import Params
+from sampler.console import Console
+from sampler.loop import Loop
+
+VERSION = "0.1.0"
+
+
+class Context:
+    """What every subsystem gets: board, safety, link, parameters, peers."""
+
+    def __init__(self, board, safety, comms, params):
+        self.board = board
+        self.safety = safety
+        self.comms = comms
+        self.params = params
+        self.sub = {}
+        self.boot_cause = machine.reset_cause()
+
+
+def _cmd_hello(ctx):
+    def hello(seq, f):
+        ctx.comms.hello(f.get("sid", ""))
+        caps = "+".join(["core"] + sorted(ctx.sub))
+        return (("fw", VERSION), ("board", ctx.board["name"]), ("proto", proto.PROTOCOL_VERSION),
+                ("caps", caps), ("cause", ctx.boot_cause), ("rate", ctx.board["loop_hz"]))
+    return hello
+
+
+def _core_commands(ctx, loop):
+    saf = ctx.safety
+    com = ctx.comms
+
+    def ping(seq, f):
+        return (("n", proto.get_int(f, "n", 0, 1 << 30, 0)), ("t", time.ticks_ms()))
+
+    def arm(seq, f):
+        if not saf.arm():
+            raise CmdError(proto.E_FAULT_ACTIVE, S.FAULT_NAMES[saf.fault])
+        return (("st", S.STATE_NAMES[saf.state]),)
+
+    def disarm(seq, f):
+        if saf.state == S.BUSY:
+            raise CmdError(proto.E_BUSY, "STOP first")
+        saf.disarm()
+        return (("st", S.STATE_NAMES[saf.state]),)
+
+    def estop(seq, f):
+        saf.estop()
+        return (("st", S.STATE_NAMES[saf.state]),)
+
+    def reset_fault(seq, f):
+        if saf.state != S.FAULT:
+            raise CmdError(proto.E_BAD_STATE, "no fault")
+        for s in ctx.sub.values():
+            why = s.fault_active() if hasattr(s, "fault_active") else None
+            if why:
+                raise CmdError(proto.E_FAULT_ACTIVE, why)
+        saf.clear()
+        return (("st", S.STATE_NAMES[saf.state]),)
+
+    def status(seq, f):
+        out = [("st", S.STATE_NAMES[saf.state]), ("flt", S.FAULT_NAMES[saf.fault]),
+               ("why", S.REASON_NAMES[saf.reason]), ("ovr", loop.overruns),
+               ("worst", loop.worst_us), ("mem", gc.mem_free())]
+        return out
+
+    def tmrate(seq, f):
+        hz = proto.get_int(f, "hz", 0, 100)
+        com.tm_period_ms = 1000 // hz if hz else 0
+        return (("hz", hz),)
+
+    def hbto(seq, f):
+        com.hb_timeout_ms = proto.get_int(f, "ms", 500, 60000)
+        return (("ms", com.hb_timeout_ms),)
+
+    def param(seq, f):
+        name = f.get("name")
+        if name is None:
+            raise CmdError(proto.E_BAD_ARG, "missing name")
+        spec = ctx.params.spec(name)
+        if spec is None:
+            raise CmdError(proto.E_BAD_ARG, "unknown parameter")
+        if "value" in f:
+            if saf.state == S.BUSY:
+                raise CmdError(proto.E_BUSY, "busy")
+            v = proto.get_int(f, "value", spec[1], spec[2])
+            err = ctx.params.set(name, v)
+            if err:
+                raise CmdError(proto.E_STORAGE, err)
+        return (("name", name), ("value", ctx.params.get(name)), ("lo", spec[1]),
+                ("hi", spec[2]))
+
+    def params(seq, f):
+        i = proto.get_int(f, "i", 0, 1000, 0)
+        names = ctx.params.names()
+        if i >= len(names):
+            return (("n", len(names)),)
+        return (("n", len(names)), ("name", names[i]), ("value", ctx.params.get(names[i])))
+
+    for name, fn in (("HELLO", _cmd_hello(ctx)), ("PING", ping), ("ARM", arm),
+                     ("DISARM", disarm), ("ESTOP", estop), ("RESET", reset_fault),
+                     ("STATUS", status), ("TMRATE", tmrate), ("HBTO", hbto),
+                     ("PARAM", param), ("PARAMS", params)):
+        com.register(name, fn)
+
+    def core_tm(out):
+        out.append(("st", S.STATE_NAMES[saf.state]))
+        out.append(("flt", saf.fault))
+        out.append(("ovr", loop.overruns))
+        out.append(("wst", loop.worst_us))
+        out.append(("mem", gc.mem_free()))
+    com.tm_sources.append(core_tm)
+
+
+def build():
+    """Construct everything; returns (ctx, loop). Separate from run() for tests."""
+    b = _board.load()
+    saf = S.Safety()
+    comms = Comms(Console(), saf)
+    params = Params()
+    ctx = Context(b, saf, comms, params)
+    for name in b.get("subsystems", ()):
+        mod = __import__("sampler." + name, None, None, ("make",))
+        ctx.sub[name] = mod.make(ctx)
+    params.load()
+    movers = [s for s in ctx.sub.values() if hasattr(s, "stop")]
+    saf.set_movers(movers)
+    loop = Loop(b["loop_hz"])
+    _core_commands(ctx, loop)
+    return ctx, loop
+
+
+def main():
+    ctx, loop = build()
+    steppers = tuple(s for s in ctx.sub.values() if hasattr(s, "step"))
+    saf = ctx.safety
+    wdt = [None]
+
+    def control(now_us):
+        for s in steppers:
+            s.step(now_us)
+        if wdt[0] is not None:
+            wdt[0].feed()
+
+    comms = ctx.comms
+    servicers = tuple(s for s in ctx.sub.values() if hasattr(s, "service"))
+
+    def service():
+        now_ms = time.ticks_ms()
+        comms.service(now_ms)
+        for s in servicers:
+            s.service(now_ms)
+        if wdt[0] is None and saf.state != S.SAFE:
+            # The watchdog starts at the first ARM: once running it cannot be
+            # stopped, and a board sitting at the REPL must not reset.
+            wdt[0] = machine.WDT(timeout=ctx.board.get("watchdog_ms", 500))
+
+    comms.event((("kind", "boot"), ("cause", ctx.boot_cause), ("fw", VERSION)))
+    try:
+        loop.run(control, service)
+    finally:
+        saf.stop_all()

@@ -1,0 +1,20 @@
+# The board description (board.json, copied from boards/ when flashing):
+# pins, limits, loop rate. Read once at boot.
+import json
+
+_FILE = "board.json"
+
+
+def load():
+    """Return the board dict; a missing or broken file is a clear error."""
+    try:
+        with open(_FILE) as f:
+            b = json.load(f)
+    except OSError:
+        raise RuntimeError("board.json missing: flash with `lunasample flash --board NAME`")
+    except ValueError:
+        raise RuntimeError("board.json is not valid JSON")
+    for k in ("name", "loop_hz", "pins", "limits"):
+        if k not in b:
+            raise RuntimeError("board.json: missing key " + k)
+    return b

@@ -1,0 +1,186 @@
+# Firmware side of the serial link: frames in, command dispatch with a
+# reply cache (a retried command is answered, never executed twice),
+# heartbeat both ways with link-loss failsafe, telemetry and events out.
+import time
+
+from micropython import const
+
+from sampler import proto
+from sampler import safety as S
+
+_CACHE = const(8)
+_RX_BUDGET = const(64)  # bytes read per tick, so a flood cannot stall control
+_HB_PERIOD_MS = const(1000)
+
+ACCEPTED = "accepted"  # a handler's return value for long-running commands
+
+
+class CmdError(Exception):
+    """Raised by a command handler: CmdError(proto.E_..., "short text")."""
+
+
+class Comms:
+    def __init__(self, console, safety):
+        self._con = console
+        self._safety = safety
+        self._reader = proto.LineReader()
+        self.handlers = {}
+        self.tm_sources = []  # callables appending (key, value) pairs
+        self._c_seq = [-1] * _CACHE
+        self._c_crc = [0] * _CACHE
+        self._c_reply = [None] * _CACHE
+        self._c_next = 0
+        self.tx_seq = 0
+        self.host_seen = False
+        self.sid = None
+        self.lost = False
+        self.hb_timeout_ms = 5000
+        self.tm_period_ms = 0
+        self._last_rx = 0
+        self._next_hb = 0
+        self._next_tm = 0
+        self.rx_frames = 0
+        self.rx_errors = 0
+        self.replays = 0
+
+    def register(self, name, fn):
+        """fn(seq, fields) -> dict of result fields, ACCEPTED, or raise CmdError."""
+        self.handlers[name] = fn
+
+    # -- sending -------------------------------------------------------
+    def send(self, mtype, fields=None):
+        self._con.write(proto.encode(self.tx_seq, mtype, fields))
+        self.tx_seq = (self.tx_seq + 1) % proto.SEQ_MOD
+
+    def _reply(self, seq, crc, mtype, fields):
+        self.send(mtype, fields)
+        for i in range(_CACHE):
+            if self._c_seq[i] == seq and self._c_crc[i] == crc:
+                self._c_reply[i] = (mtype, fields)
+                return
+        i = self._c_next
+        self._c_seq[i] = seq
+        self._c_crc[i] = crc
+        self._c_reply[i] = (mtype, fields)
+        self._c_next = (i + 1) % _CACHE
+
+    def _update_cache(self, seq, mtype, fields):
+        for i in range(_CACHE):
+            if self._c_seq[i] == seq:
+                self._c_reply[i] = (mtype, fields)
+
+    def done(self, seq, result=None):
+        """Finish an ACCEPTED command successfully."""
+        f = [("re", seq), ("ok", 1)]
+        if result:
+            f.extend(result.items() if isinstance(result, dict) else result)
+        self.send("DONE", f)
+        self._update_cache(seq, "DONE", f)
+
+    def failed(self, seq, code, text):
+        """Finish an ACCEPTED command with an error code."""
+        f = [("re", seq), ("ok", 0), ("err", code), ("msg", text)]
+        self.send("DONE", f)
+        self._update_cache(seq, "DONE", f)
+
+    def event(self, fields):
+        self.send("EV", fields)
+
+    # -- receiving -----------------------------------------------------
+    def service(self, now_ms):
+        """Called once per loop tick outside the control step."""
+        con = self._con
+        rd = self._reader
+        for _ in range(_RX_BUDGET):
+            c = con.read()
+            if c < 0:
+                break
+            line = rd.feed(c)
+            if line is not None:
+                self._line(line, now_ms)
+                break
+        ev = self._safety.pop_event()
+        if ev is not None:
+            self._send_event(ev)
+        if self.host_seen and not self.lost:
+            if time.ticks_diff(now_ms, self._last_rx) > self.hb_timeout_ms:
+                self.lost = True
+                self._safety.link_lost()
+        if time.ticks_diff(now_ms, self._next_hb) >= 0:
+            self._next_hb = time.ticks_add(now_ms, _HB_PERIOD_MS)
+            self.send("HB", (("st", S.STATE_NAMES[self._safety.state]), ("up", now_ms)))
+        if self.tm_period_ms and time.ticks_diff(now_ms, self._next_tm) >= 0:
+            self._next_tm = time.ticks_add(now_ms, self.tm_period_ms)
+            f = [("t", now_ms)]
+            for src in self.tm_sources:
+                src(f)
+            self.send("TM", f)
+
+    def _send_event(self, ev):
+        kind, value = ev
+        if kind == 1:
+            self.event((("kind", "state"), ("st", S.STATE_NAMES[value])))
+        else:
+            self.event((("kind", "fault"), ("code", value), ("name", S.FAULT_NAMES[value])))
+
+    def _line(self, line, now_ms):
+        if not line:
+            self.rx_errors += 1
+            self.send("NAK", (("err", proto.E_TOO_LONG), ("msg", "frame too long")))
+            return
+        try:
+            seq, mtype, fields = proto.decode(line)
+        except proto.FrameError as e:
+            self.rx_errors += 1
+            if line[0] == 36:  # '$': a damaged frame, not REPL noise
+                f = [("err", e.args[0]), ("msg", e.args[1])]
+                if e.args[2] >= 0:
+                    f.insert(0, ("re", e.args[2]))
+                self.send("NAK", f)
+            return
+        self.rx_frames += 1
+        self._last_rx = now_ms
+        if self.lost:
+            self.lost = False
+            self.event((("kind", "link"), ("st", "restored"),
+                        ("why", S.REASON_NAMES[self._safety.reason])))
+        if mtype == "HB":
+            return
+        crc = proto.crc16(line, 1, len(line) - 5)
+        for i in range(_CACHE):
+            if self._c_seq[i] == seq and self._c_crc[i] == crc:
+                self.replays += 1
+                mt, f = self._c_reply[i]
+                self.send(mt, f)
+                return
+        fn = self.handlers.get(mtype)
+        if fn is None:
+            self._reply(seq, crc, "NAK", (("re", seq), ("err", proto.E_UNKNOWN_CMD),
+                                          ("msg", "unknown command " + mtype)))
+            return
+        try:
+            r = fn(seq, fields)
+        except CmdError as e:
+            self._reply(seq, crc, "NAK", (("re", seq), ("err", e.args[0]), ("msg", e.args[1])))
+            return
+        except proto.FrameError as e:
+            self._reply(seq, crc, "NAK", (("re", seq), ("err", e.args[0]), ("msg", e.args[1])))
+            return
+        if r is ACCEPTED:
+            self._reply(seq, crc, "ACK", (("re", seq), ("ack", "acc")))
+            return
+        f = [("re", seq), ("ack", "done")]
+        if r:
+            f.extend(r.items() if isinstance(r, dict) else r)
+        self._reply(seq, crc, "ACK", f)
+
+    def hello(self, sid):
+        """Host session `sid` said HELLO. A new session forgets the replies
+        cached for the previous one; the same session (a reconnect after a
+        cable pull) keeps them, so its retries are still answered from cache."""
+        if sid != self.sid:
+            self.sid = sid
+            for i in range(_CACHE):
+                self._c_seq[i] = -1
+                self._c_reply[i] = None
+        self.host_seen = True

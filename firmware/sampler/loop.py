@@ -1,0 +1,41 @@
+# Fixed-rate scheduler: runs the control step every period, services the
+# link in the slack, counts overruns and the worst step time.
+import time
+
+from micropython import const
+
+_ticks_us = time.ticks_us
+_ticks_diff = time.ticks_diff
+_ticks_add = time.ticks_add
+_sleep_us = time.sleep_us
+
+_MIN_SLEEP = const(20)
+
+
+class Loop:
+    def __init__(self, rate_hz):
+        self.period_us = 1000000 // rate_hz
+        self.ticks = 0
+        self.overruns = 0
+        self.worst_us = 0
+        self.running = True
+
+    def run(self, control, service):
+        """control(now_us) must be allocation-free; service() may allocate."""
+        period = self.period_us
+        deadline = _ticks_us()
+        while self.running:
+            t0 = _ticks_us()
+            control(t0)
+            dt = _ticks_diff(_ticks_us(), t0)
+            if dt > self.worst_us:
+                self.worst_us = dt
+            self.ticks += 1
+            service()
+            deadline = _ticks_add(deadline, period)
+            rem = _ticks_diff(deadline, _ticks_us())
+            if rem < 0:
+                self.overruns += 1
+                deadline = _ticks_us()
+            elif rem >= _MIN_SLEEP:
+                _sleep_us(rem)

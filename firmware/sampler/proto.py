@@ -1,0 +1,252 @@
+# Wire codec shared by the firmware (MicroPython) and the host (CPython).
+#
+# One frame is one printable-ASCII line, so the USB REPL, Ctrl-C and mpremote
+# keep working on the same port:
+#
+#     $<seq>,<TYPE>[,<key>=<value>]...*<CRC>\n
+#
+# seq is decimal 0..65535 (wraps), TYPE is [A-Z0-9_]+, keys are [a-z0-9_]+,
+# values are printable ASCII without '$', '*', ',' or '='. CRC is
+# CRC-16/MCRF4XX (MAVLink v2's X.25 checksum) over the bytes between '$' and
+# '*', written as four upper-case hex digits. See docs/protocol.md.
+#
+# This file must stay importable, unchanged, by both interpreters: no
+# f-strings with format specs the unix port lacks, no typing, no dataclasses.
+
+try:
+    import micropython
+    from micropython import const
+except ImportError:  # CPython: the decorators and const() are no-ops
+
+    class micropython:  # noqa: N801 - stands in for the MicroPython module
+        @staticmethod
+        def native(f):
+            return f
+
+    def const(x):
+        return x
+
+
+PROTOCOL_VERSION = const(1)
+MAX_FRAME = const(200)  # bytes, '$' to '\n' inclusive
+SEQ_MOD = const(65536)
+
+# NAK error codes. Numbers are part of the protocol: never renumber.
+E_BAD_CRC = const(1)
+E_BAD_FRAME = const(2)
+E_TOO_LONG = const(3)
+E_UNKNOWN_CMD = const(4)
+E_BAD_ARG = const(5)
+E_OUT_OF_RANGE = const(6)
+E_BUSY = const(7)
+E_NOT_ARMED = const(8)
+E_FAULT_ACTIVE = const(9)
+E_BAD_STATE = const(10)
+E_NOT_HOMED = const(11)
+E_STORAGE = const(12)
+E_INTERNAL = const(13)
+
+ERROR_NAMES = {
+    E_BAD_CRC: "bad_crc",
+    E_BAD_FRAME: "bad_frame",
+    E_TOO_LONG: "too_long",
+    E_UNKNOWN_CMD: "unknown_cmd",
+    E_BAD_ARG: "bad_arg",
+    E_OUT_OF_RANGE: "out_of_range",
+    E_BUSY: "busy",
+    E_NOT_ARMED: "not_armed",
+    E_FAULT_ACTIVE: "fault_active",
+    E_BAD_STATE: "bad_state",
+    E_NOT_HOMED: "not_homed",
+    E_STORAGE: "storage",
+    E_INTERNAL: "internal",
+}
+
+_DOLLAR = const(36)
+_STAR = const(42)
+_COMMA = const(44)
+_EQUALS = const(61)
+_NL = const(10)
+_CR = const(13)
+
+
+class FrameError(Exception):
+    """A received line is not a valid frame. args: (code, text, seq or -1)."""
+
+
+@micropython.native
+def crc16(data, start, end):
+    """CRC-16/MCRF4XX of data[start:end] (init 0xFFFF, reflected 0x1021)."""
+    crc = 0xFFFF
+    i = start
+    while i < end:
+        tmp = data[i] ^ (crc & 0xFF)
+        tmp = (tmp ^ (tmp << 4)) & 0xFF
+        crc = ((crc >> 8) ^ (tmp << 8) ^ (tmp << 3) ^ (tmp >> 4)) & 0xFFFF
+        i += 1
+    return crc
+
+
+def _check_token(s, what):
+    for c in s:
+        o = ord(c)
+        if o < 32 or o > 126 or c in "$*,=":
+            raise ValueError("bad character in " + what + ": " + repr(s))
+
+
+def encode(seq, mtype, fields=None):
+    """Build one frame (bytes, ending in '\\n') from seq, TYPE and a dict/list of fields.
+
+    Values may be int or str; a value that cannot go on the wire raises ValueError.
+    """
+    if seq < 0 or seq >= SEQ_MOD:
+        raise ValueError("seq out of range")
+    parts = [str(seq), mtype]
+    if fields:
+        items = fields.items() if isinstance(fields, dict) else fields
+        for k, v in items:
+            v = str(v)
+            _check_token(v, "value")
+            parts.append(k + "=" + v)
+    body = ",".join(parts)
+    _check_token(mtype, "type")
+    raw = body.encode()
+    crc = crc16(raw, 0, len(raw))
+    frame = b"$" + raw + b"*" + ("%04X" % crc).encode() + b"\n"
+    if len(frame) > MAX_FRAME:
+        raise ValueError("frame longer than %d bytes" % MAX_FRAME)
+    return frame
+
+
+def _hexval(c):
+    if 48 <= c <= 57:
+        return c - 48
+    if 65 <= c <= 70:
+        return c - 55
+    return -1
+
+
+def _best_seq(line, end):
+    # The seq of a damaged frame, if its first field still parses: lets the
+    # sender retry at once instead of waiting for its timeout.
+    i = 1
+    n = 0
+    while i < end and 48 <= line[i] <= 57 and i < 7:
+        n = n * 10 + line[i] - 48
+        i += 1
+    if i == 1 or i >= end or line[i] != _COMMA or n >= SEQ_MOD:
+        return -1
+    return n
+
+
+def decode(line):
+    """Parse one received line (bytes, with or without '\\n').
+
+    Returns (seq, TYPE, fields_dict) with str values, or raises FrameError
+    (code, text, seq-or--1). Never raises anything else on any input.
+    """
+    end = len(line)
+    while end and (line[end - 1] == _NL or line[end - 1] == _CR):
+        end -= 1
+    if end + 1 > MAX_FRAME:
+        raise FrameError(E_TOO_LONG, "frame too long", -1)
+    if end < 9 or line[0] != _DOLLAR or line[end - 5] != _STAR:
+        raise FrameError(E_BAD_FRAME, "not a frame", -1)
+    crc = 0
+    for i in range(end - 4, end):
+        v = _hexval(line[i])
+        if v < 0:
+            raise FrameError(E_BAD_FRAME, "bad crc digits", _best_seq(line, end - 5))
+        crc = (crc << 4) | v
+    if crc16(line, 1, end - 5) != crc:
+        raise FrameError(E_BAD_CRC, "crc mismatch", _best_seq(line, end - 5))
+    for i in range(1, end - 5):
+        c = line[i]
+        if c < 32 or c > 126 or c == _DOLLAR or c == _STAR:
+            raise FrameError(E_BAD_FRAME, "bad byte", -1)
+    try:
+        body = bytes(line[1 : end - 5]).decode()
+    except Exception:
+        raise FrameError(E_BAD_FRAME, "not ascii", -1)
+    parts = body.split(",")
+    if len(parts) < 2:
+        raise FrameError(E_BAD_FRAME, "no type", -1)
+    s = parts[0]
+    if not s or len(s) > 5 or not s.isdigit() or int(s) >= SEQ_MOD:
+        raise FrameError(E_BAD_FRAME, "bad seq", -1)
+    seq = int(s)
+    mtype = parts[1]
+    if not mtype or not _is_name(mtype, True):
+        raise FrameError(E_BAD_FRAME, "bad type", seq)
+    fields = {}
+    for p in parts[2:]:
+        k, eq, v = p.partition("=")
+        if not eq or not k or not _is_name(k, False) or k in fields:
+            raise FrameError(E_BAD_FRAME, "bad field", seq)
+        fields[k] = v
+    return seq, mtype, fields
+
+
+def _is_name(s, upper):
+    for c in s:
+        if "0" <= c <= "9" or c == "_":
+            continue
+        if upper and "A" <= c <= "Z":
+            continue
+        if not upper and "a" <= c <= "z":
+            continue
+        return False
+    return True
+
+
+def get_int(fields, key, lo, hi, default=None):
+    """Integer field within [lo, hi]; FrameError(E_BAD_ARG/E_OUT_OF_RANGE) otherwise."""
+    v = fields.get(key)
+    if v is None:
+        if default is None:
+            raise FrameError(E_BAD_ARG, "missing " + key, -1)
+        return default
+    neg = v[:1] == "-"
+    digits = v[1:] if neg else v
+    if not digits or len(digits) > 10 or not digits.isdigit():
+        raise FrameError(E_BAD_ARG, key + " not an integer", -1)
+    n = int(v)
+    if n < lo or n > hi:
+        raise FrameError(E_OUT_OF_RANGE, "%s=%d outside %d..%d" % (key, n, lo, hi), -1)
+    return n
+
+
+class LineReader:
+    """Assembles received bytes into lines with a hard length cap.
+
+    feed() returns a complete line (bytes) or None. A line longer than
+    MAX_FRAME is discarded up to its newline and reported once as b"" so the
+    caller can NAK it; it is never buffered without bound.
+    """
+
+    def __init__(self):
+        self._buf = bytearray(MAX_FRAME)
+        self._n = 0
+        self._overflow = False
+
+    def feed(self, b):
+        if b == _NL:
+            if self._overflow:
+                self._overflow = False
+                self._n = 0
+                return b""
+            n = self._n
+            self._n = 0
+            if n == 0:
+                return None
+            return bytes(self._buf[:n])
+        if b == _DOLLAR and not self._overflow:
+            self._n = 0  # a frame start resyncs after line noise
+        if self._overflow:
+            return None
+        if self._n >= MAX_FRAME - 1:
+            self._overflow = True
+            return None
+        self._buf[self._n] = b
+        self._n += 1
+        return None

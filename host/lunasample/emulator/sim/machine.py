@@ -1,0 +1,202 @@
+# Simulated `machine` for the emulated board. Same API as MicroPython's
+# machine module on RP2040/ESP32 for the parts the firmware uses; every call
+# lands on the simulated world's pin bus, where plant models answer.
+
+import simworld as _w
+
+PWRON_RESET = 1
+HARD_RESET = 2
+WDT_RESET = 3
+DEEPSLEEP_RESET = 4
+SOFT_RESET = 5
+
+
+def reset_cause():
+    return _w.reset_cause
+
+
+def reset():
+    _w.power_cut("reset", HARD_RESET)
+
+
+def soft_reset():
+    raise SystemExit(0)
+
+
+def freq(*a):
+    return int(_w.config.get("cpu_hz", 125000000))
+
+
+def unique_id():
+    return str(_w.config.get("board", "emulator")).encode()[:8]
+
+
+def idle():
+    _w.advance(100)
+
+
+def disable_irq():
+    return 0
+
+
+def enable_irq(state=0):
+    pass
+
+
+def time_pulse_us(pin, level, timeout_us=1000000):
+    return -2
+
+
+class Pin:
+    IN = 0
+    OUT = 1
+    OPEN_DRAIN = 2
+    PULL_UP = 1
+    PULL_DOWN = 2
+    IRQ_RISING = 1
+    IRQ_FALLING = 2
+
+    def __init__(self, id, mode=-1, pull=-1, value=None):
+        self._id = id
+        self.init(mode, pull, value)
+
+    def init(self, mode=-1, pull=-1, value=None):
+        if mode != -1:
+            self._mode = mode
+        if value is not None:
+            _w.pin_write(self._id, value)
+
+    def value(self, v=None):
+        if v is None:
+            return _w.pin_read(self._id)
+        _w.pin_write(self._id, v)
+
+    __call__ = value
+
+    def on(self):
+        _w.pin_write(self._id, 1)
+
+    def off(self):
+        _w.pin_write(self._id, 0)
+
+    def high(self):
+        _w.pin_write(self._id, 1)
+
+    def low(self):
+        _w.pin_write(self._id, 0)
+
+    def irq(self, handler=None, trigger=3):
+        return None
+
+    def id(self):
+        return self._id
+
+    def __repr__(self):
+        return "Pin(%d)" % self._id
+
+
+def _pin_no(p):
+    return p._id if isinstance(p, Pin) else int(p)
+
+
+class PWM:
+    def __init__(self, pin, freq=1000, duty_u16=0, duty_ns=None):
+        self._pin = _pin_no(pin)
+        self._freq = freq
+        self.duty_u16(duty_u16)
+        if duty_ns is not None:
+            self.duty_ns(duty_ns)
+
+    def freq(self, f=None):
+        if f is None:
+            return self._freq
+        self._freq = f
+
+    def duty_u16(self, d=None):
+        if d is None:
+            return _w.pwm.get(self._pin, 0)
+        _w.pwm[self._pin] = max(0, min(65535, int(d)))
+
+    def duty_ns(self, ns=None):
+        period_ns = 1000000000 // self._freq
+        if ns is None:
+            return _w.pwm.get(self._pin, 0) * period_ns // 65535
+        self.duty_u16(int(ns) * 65535 // period_ns)
+
+    def deinit(self):
+        _w.pwm[self._pin] = 0
+
+
+class ADC:
+    ATTN_0DB = 0
+    ATTN_11DB = 3
+    WIDTH_12BIT = 3
+
+    def __init__(self, pin, atten=None):
+        self._pin = _pin_no(pin)
+
+    def read_u16(self):
+        return _w.adc_read(self._pin)
+
+    def read_uv(self):
+        return self.read_u16() * 3300000 // 65535
+
+    def atten(self, a):
+        pass
+
+
+class Encoder:
+    # Quadrature counter (machine.Encoder on ESP32/mimxrt; PIO on RP2040).
+    def __init__(self, id, phase_a=None, phase_b=None, **kw):
+        self._pin = _pin_no(phase_a if phase_a is not None else id)
+        self._offset = 0
+
+    def value(self, v=None):
+        raw = _w.enc_read(self._pin)
+        if v is None:
+            return raw - self._offset
+        self._offset = raw - v
+
+    def deinit(self):
+        pass
+
+
+class Timer:
+    ONE_SHOT = 0
+    PERIODIC = 1
+
+    def __init__(self, id=-1, **kw):
+        if kw:
+            self.init(**kw)
+
+    def init(self, mode=PERIODIC, freq=-1, period=-1, callback=None):
+        period_us = 1000000 // freq if freq > 0 else period * 1000
+        _w.add_timer(self, period_us, mode == Timer.ONE_SHOT, callback)
+
+    def deinit(self):
+        _w.remove_timer(self)
+
+
+class WDT:
+    def __init__(self, id=0, timeout=5000):
+        self._timeout = timeout * 1000
+        self.feed()
+
+    def feed(self):
+        _w.wdt_deadline = _w.vt_us + self._timeout
+
+
+class UART:
+    # The console is the firmware's only serial link; a UART is accepted so
+    # board files that name one still load, and reads nothing.
+    def __init__(self, id, baudrate=115200, **kw):
+        self._baud = baudrate
+
+    def any(self):
+        return 0
+
+    def read(self, n=-1):
+        return None
+
+    def write(self, b):
+        return len(b)

@@ -1,0 +1,312 @@
+# The emulated board's physical world, running inside the micropython
+# process next to the firmware (an IPC round trip per control tick would cap
+# the emulator far below 50x real time).
+#
+# It owns virtual time, the pin/PWM/ADC/encoder bus that the simulated
+# `machine` module talks to, the plant models attached to that bus, the fault
+# switches, and two side channels to the emulator host process:
+#   control (fd from LUNASAMPLE_CTL_IN): JSON lines in, polled every few ms
+#   report  (fd from LUNASAMPLE_CTL_OUT): JSON lines out (state snapshots,
+#           query answers, "dying" before a simulated power cut)
+# The firmware never imports this module: it only sees `machine` and `time`.
+
+import json
+import sys
+
+import utime
+
+try:
+    import uselect as _select
+except ImportError:
+    import select as _select
+
+# Virtual clock, microseconds since power-on of this board instance.
+vt_us = 0
+speed = 1.0  # virtual seconds per real second; 0 = as fast as possible
+cpu_scale = 0  # >0: charge real compute time x this factor to virtual time
+_real0 = utime.ticks_us()
+_vt0 = 0
+_last_cpu = utime.ticks_us()
+
+_PLANT_DT = 1000  # plant integration step, us
+_CTL_EVERY = 5000  # control channel poll interval, us of virtual time
+_SNAP_EVERY = 100000  # state snapshot interval, us of virtual time
+_next_plant = 0
+_next_ctl = 0
+_next_snap = 0
+
+pins = {}  # pin number -> device with pin_read/pin_write, or int latch
+pwm = {}  # pin number -> duty_u16
+adc_src = {}  # pin number -> callable returning 0..65535
+enc_src = {}  # pin number (phase A) -> callable returning count
+plants = []  # objects with step(dt_us) and optional snapshot()/restore(d)
+faults = {}  # name -> value (0/absent = off)
+wdt_deadline = -1
+reset_cause = 1  # machine.PWRON_RESET
+config = {}
+
+_ctl_in = None
+_ctl_out = None
+_poller = None
+_ctl_buf = b""
+
+
+def _open_fd(env):
+    path = _getenv(env)
+    if not path:
+        return None
+    return open(path, "rb" if env.endswith("IN") else "wb")
+
+
+def _getenv(name):
+    try:
+        import os
+
+        return os.getenv(name)
+    except Exception:
+        return None
+
+
+def setup(cfg):
+    """Configure the world from the emulator's JSON config (dict)."""
+    global speed, cpu_scale, reset_cause, config, _ctl_in, _ctl_out, _poller
+    config = cfg
+    speed = float(cfg.get("speed", 1.0))
+    cpu_scale = int(cfg.get("cpu_scale", 0))
+    reset_cause = int(cfg.get("reset_cause", 1))
+    for k, v in cfg.get("faults", {}).items():
+        faults[k] = v
+    _ctl_in = _open_fd("LUNASAMPLE_CTL_IN")
+    _ctl_out = _open_fd("LUNASAMPLE_CTL_OUT")
+    if _ctl_in is not None:
+        _poller = _select.poll()
+        _poller.register(_ctl_in, _select.POLLIN)
+
+
+def attach_pin(pin, dev):
+    """Route a GPIO to a device object with pin_read(pin) / pin_write(pin, v)."""
+    pins[pin] = dev
+
+
+def pin_read(pin):
+    d = pins.get(pin, 0)
+    if isinstance(d, int):
+        return d
+    return d.pin_read(pin)
+
+
+def pin_write(pin, v):
+    d = pins.get(pin, 0)
+    if isinstance(d, int):
+        pins[pin] = 1 if v else 0
+    else:
+        d.pin_write(pin, v)
+
+
+def pin_level(pin):
+    """Level last driven on an output pin that no device claims."""
+    d = pins.get(pin, 0)
+    return d if isinstance(d, int) else 0
+
+
+def adc_read(pin):
+    f = adc_src.get(pin)
+    return f() if f is not None else 0
+
+
+def enc_read(pin):
+    f = enc_src.get(pin)
+    return f() if f is not None else 0
+
+
+def fault(name):
+    return faults.get(name, 0)
+
+
+def send(obj):
+    """Write one JSON line to the emulator host (if it listens)."""
+    if _ctl_out is not None:
+        _ctl_out.write((json.dumps(obj) + "\n").encode())
+
+
+def snapshot():
+    snap = {}
+    for p in plants:
+        s = getattr(p, "snapshot", None)
+        if s is not None:
+            snap[p.name] = s()
+    return snap
+
+
+def restore(state):
+    for p in plants:
+        r = getattr(p, "restore", None)
+        if r is not None and p.name in state:
+            r(state[p.name])
+
+
+def now_us():
+    """Virtual time, charging compute time when cpu_scale is set."""
+    global vt_us, _last_cpu
+    if cpu_scale:
+        t = utime.ticks_us()
+        vt_us += utime.ticks_diff(t, _last_cpu) * cpu_scale
+        _last_cpu = t
+        _service()
+    return vt_us
+
+
+def advance(us):
+    """Let `us` microseconds of virtual time pass: plants move, timers fire."""
+    global vt_us, _last_cpu
+    if us < 0:
+        return
+    if cpu_scale:
+        now_us()
+    target = vt_us + us
+    while True:
+        step_to = _next_plant if _next_plant < target else target
+        if step_to > vt_us:
+            vt_us = step_to
+        _service()
+        if vt_us >= target:
+            break
+    _pace()
+    if cpu_scale:
+        _last_cpu = utime.ticks_us()
+
+
+def _service():
+    global _next_plant, _next_ctl, _next_snap
+    while vt_us >= _next_plant:
+        for p in plants:
+            p.step(_PLANT_DT)
+        _next_plant += _PLANT_DT
+        if _timers:
+            _run_timers()
+    if vt_us >= _next_ctl:
+        _next_ctl = vt_us + _CTL_EVERY
+        _poll_ctl()
+    if vt_us >= _next_snap:
+        _next_snap = vt_us + _SNAP_EVERY
+        if _ctl_out is not None:
+            send({"op": "state", "t_us": vt_us, "plants": snapshot()})
+    if wdt_deadline >= 0 and vt_us > wdt_deadline:
+        power_cut("wdt", 3)  # machine.WDT_RESET
+
+
+def _pace():
+    # Hold virtual time to `speed` x real time; never run ahead of it.
+    global _real0, _vt0
+    if speed <= 0:
+        return
+    real_due = int((vt_us - _vt0) / speed)
+    ahead = real_due - utime.ticks_diff(utime.ticks_us(), _real0)
+    if ahead > 2000:
+        utime.sleep_us(ahead)
+    elif ahead < -200000:
+        # Fell far behind (slow host): re-anchor instead of sprinting later.
+        _real0 = utime.ticks_us()
+        _vt0 = vt_us
+
+
+def set_speed(s):
+    global speed, _real0, _vt0
+    speed = s
+    _real0 = utime.ticks_us()
+    _vt0 = vt_us
+
+
+_timers = []  # [period_us or 0, due_us, callback, timer]
+
+
+def add_timer(t, period_us, oneshot, cb):
+    remove_timer(t)
+    _timers.append([0 if oneshot else period_us, vt_us + period_us, cb, t])
+
+
+def remove_timer(t):
+    for i in range(len(_timers) - 1, -1, -1):
+        if _timers[i][3] is t:
+            _timers.pop(i)
+
+
+def _run_timers():
+    for e in list(_timers):
+        if vt_us >= e[1]:
+            if e[0]:
+                e[1] += e[0]
+            else:
+                remove_timer(e[3])
+            e[2](e[3])
+
+
+def _poll_ctl():
+    global _ctl_buf
+    if _poller is None:
+        return
+    while _poller.poll(0):
+        b = _ctl_in.read(1)
+        if not b:
+            return
+        if b == b"\n":
+            line = _ctl_buf
+            _ctl_buf = b""
+            try:
+                _handle(json.loads(line))
+            except Exception as e:
+                send({"op": "error", "text": str(e)})
+        else:
+            _ctl_buf += b
+
+
+_handlers = {}
+
+
+def on(op, fn):
+    """Register a handler for control-channel messages {"op": op, ...}."""
+    _handlers[op] = fn
+
+
+def plant_param(name, default):
+    """A plant parameter from the emulator config (set with set_plant)."""
+    return config.get("plant", {}).get(name, default)
+
+
+def _handle(msg):
+    op = msg.get("op")
+    if op == "fault":
+        if msg.get("value", 1):
+            faults[msg["name"]] = msg.get("value", 1)
+        elif msg["name"] in faults:
+            del faults[msg["name"]]
+    elif op == "speed":
+        set_speed(float(msg["value"]))
+    elif op == "query":
+        send({"op": "reply", "id": msg.get("id"), "t_us": vt_us, "plants": snapshot(),
+              "faults": faults})
+    elif op == "power_cut":
+        power_cut("brownout", 1)
+    elif op == "plant":
+        config.setdefault("plant", {}).update(msg.get("values", {}))
+        for p in plants:
+            c = getattr(p, "configure", None)
+            if c is not None:
+                c(config["plant"])
+    elif op in _handlers:
+        _handlers[op](msg)
+    else:
+        send({"op": "error", "text": "unknown op " + str(op)})
+
+
+def power_cut(why, cause):
+    """Simulated loss of power: report state, then wait to be killed.
+
+    Nothing after this line of firmware runs, as on a real board: no finally
+    blocks, no file flushes.
+    """
+    send({"op": "dying", "why": why, "cause": cause, "t_us": vt_us, "plants": snapshot()})
+    if _ctl_out is None:
+        sys.exit(100 + cause)
+    while True:
+        utime.sleep_ms(1000)

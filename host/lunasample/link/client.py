@@ -1,0 +1,381 @@
+"""The host end of the serial link: commands with retries, replies by sequence
+number, heartbeats, telemetry and events to subscribers, reconnect after a
+cable pull, and a frame log."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import serial
+
+from lunasample.errors import UserError
+from lunasample.firmware.sampler import proto
+from lunasample.link.framelog import FrameLog
+from lunasample.link.retry import RetryPolicy
+from lunasample.link.transport import open_port
+
+Fields = dict[str, str]
+
+
+class LinkError(UserError):
+    """The board could not be reached or stopped answering."""
+
+
+class CommandRejected(UserError):
+    """The board answered NAK (or DONE with ok=0)."""
+
+    def __init__(self, command: str, code: int, text: str) -> None:
+        name = proto.ERROR_NAMES.get(code, "error")
+        super().__init__(f"board rejected {command}: {name} ({code}): {text}")
+        self.command = command
+        self.code = code
+        self.text = text
+
+
+@dataclass
+class Frame:
+    seq: int
+    mtype: str
+    fields: Fields
+    t: float = field(default_factory=time.monotonic)
+
+    def int(self, key: str, default: int = 0) -> int:
+        """A field as int (default when absent or not a number)."""
+        try:
+            return int(self.fields.get(key, default))
+        except ValueError:
+            return default
+
+
+@dataclass
+class Hello:
+    firmware: str
+    board: str
+    protocol: int
+    caps: list[str]
+    reset_cause: int
+    loop_hz: int
+
+
+@dataclass
+class _Pending:
+    mtype: str
+    frame: bytes
+    ack: Frame | None = None
+    done: Frame | None = None
+    event: threading.Event = field(default_factory=threading.Event)
+
+
+class BoardClock:
+    """Tracks the board's uptime (ms) against real time, to time long
+    operations in board time and to estimate the emulator's speed factor."""
+
+    def __init__(self) -> None:
+        self.board_ms = 0
+        self.real = 0.0
+        self._first: tuple[float, int] | None = None
+        self.speed = 1.0
+
+    def update(self, board_ms: int) -> None:
+        now = time.monotonic()
+        if self._first is None or board_ms < self.board_ms:  # first sample, or a reboot
+            self._first = (now, board_ms)
+        self.board_ms, self.real = board_ms, now
+        dt = now - self._first[0]
+        if dt > 0.2:
+            self.speed = max(1e-3, (board_ms - self._first[1]) / 1000.0 / dt)
+
+
+class Link:
+    """A session with one board. Use as a context manager.
+
+    `port` is anything pyserial opens. Replies are matched by sequence
+    number; a lost reply is recovered by resending the same frame, which the
+    board answers from its reply cache without acting twice.
+    """
+
+    def __init__(
+        self,
+        port: str,
+        baudrate: int = 115200,
+        retry: RetryPolicy | None = None,
+        log_path: Path | None = None,
+        silence_timeout_s: float = 5.0,
+        reconnect_s: float = 10.0,
+    ) -> None:
+        self.port = port
+        self.baudrate = baudrate
+        self.retry = retry or RetryPolicy()
+        self.silence_timeout_s = silence_timeout_s
+        self.reconnect_s = reconnect_s
+        self.log = FrameLog(log_path) if log_path else None
+        self.clock = BoardClock()
+        self.sid = f"{random.getrandbits(32):08x}"
+        self.hello: Hello | None = None
+        self.last_rx = 0.0
+        self.telemetry: Fields = {}
+        self.stats = {"tx": 0, "rx": 0, "bad": 0, "retries": 0, "rx_lost": 0, "reconnects": 0}
+        self._seq = random.randrange(proto.SEQ_MOD)
+        self._ser: serial.SerialBase | None = None
+        self._lock = threading.Lock()
+        self._wlock = threading.Lock()
+        self._pending: dict[int, _Pending] = {}
+        self._subs: list[tuple[str, Callable[[Frame], None]]] = []
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        self._reader: threading.Thread | None = None
+        self._last_board_seq: int | None = None
+
+    # -- session -------------------------------------------------------
+    def open(self) -> Hello:
+        """Open the port, start the reader, and do the HELLO handshake."""
+        self._ser = open_port(self.port, self.baudrate)
+        self._connected.set()
+        self._reader = threading.Thread(target=self._read_loop, name="link-reader", daemon=True)
+        self._reader.start()
+        return self.handshake()
+
+    def handshake(self) -> Hello:
+        """HELLO: learn the board; refuse an incompatible protocol version."""
+        try:
+            r = self.command("HELLO", sid=self.sid, proto=proto.PROTOCOL_VERSION)
+        except LinkError:
+            raise LinkError(
+                f"no answer from a lunasample board on {self.port} "
+                "(wrong port, or the firmware is not running: try `lunasample flash`)"
+            ) from None
+        h = Hello(
+            firmware=r.fields.get("fw", "?"),
+            board=r.fields.get("board", "?"),
+            protocol=r.int("proto", -1),
+            caps=r.fields.get("caps", "").split("+"),
+            reset_cause=r.int("cause"),
+            loop_hz=r.int("rate"),
+        )
+        if h.protocol != proto.PROTOCOL_VERSION:
+            raise LinkError(
+                f"board on {self.port} speaks protocol v{h.protocol}, this host speaks "
+                f"v{proto.PROTOCOL_VERSION}: flash matching firmware with `lunasample flash`"
+            )
+        self.hello = h
+        return h
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._reader is not None:
+            self._reader.join(timeout=2)
+        if self._ser is not None:
+            with contextlib.suppress(Exception):
+                self._ser.close()
+        if self.log:
+            self.log.close()
+
+    def __enter__(self) -> Link:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def subscribe(self, mtype: str, fn: Callable[[Frame], None]) -> None:
+        """Call fn(frame) for every received frame of type mtype ("*" for all)."""
+        self._subs.append((mtype, fn))
+
+    # -- commands ------------------------------------------------------
+    def _next_seq(self) -> int:
+        with self._lock:
+            self._seq = (self._seq + 1) % proto.SEQ_MOD
+            return self._seq
+
+    def command(self, mtype: str, **fields: object) -> Frame:
+        """Send a command and return its ACK; NAK raises CommandRejected.
+
+        A lost frame or reply is resent (same seq) up to the retry budget.
+        """
+        seq = self._next_seq()
+        p = _Pending(mtype, proto.encode(seq, mtype, {k: v for k, v in fields.items()}))
+        with self._lock:
+            self._pending[seq] = p
+        try:
+            for attempt, wait in enumerate(self.retry.timeouts()):
+                if attempt:
+                    self.stats["retries"] += 1
+                p.event.clear()
+                self._write(p.frame)
+                if self._wait_reply(p, wait):
+                    break
+            else:
+                raise LinkError(f"no reply to {mtype} from {self.port} after "
+                                f"{self.retry.retries + 1} attempts")
+            assert p.ack is not None
+            if p.ack.mtype == "NAK":
+                raise CommandRejected(mtype, p.ack.int("err"), p.ack.fields.get("msg", ""))
+            return p.ack
+        finally:
+            if p.ack is None or p.ack.fields.get("ack") != "acc":
+                with self._lock:
+                    self._pending.pop(seq, None)
+
+    def _wait_reply(self, p: _Pending, wait: float) -> bool:
+        deadline = time.monotonic() + wait
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if not self._connected.is_set():
+                # Cable pulled: wait for the reader to reconnect, then resend.
+                if not self._connected.wait(self.reconnect_s):
+                    raise LinkError(f"lost the board on {self.port}")
+                return False
+            if p.event.wait(min(left, 0.05)):
+                ack = p.ack
+                if ack is not None and ack.mtype == "NAK" and ack.int("err") in (
+                    proto.E_BAD_CRC, proto.E_BAD_FRAME, proto.E_TOO_LONG
+                ):
+                    p.ack = None  # our frame was damaged on the way: resend now
+                    return False
+                return ack is not None or p.done is not None
+
+    def run(self, mtype: str, timeout_board_s: float, **fields: object) -> Frame:
+        """Send a long-running command and wait for its DONE, in board time.
+
+        timeout_board_s counts the board's own clock, so an emulator running
+        50x faster than real time finishes in 1/50 of the wall time.
+        """
+        ack = self.command(mtype, **fields)
+        if ack.fields.get("ack") != "acc":
+            return ack
+        seq = int(ack.fields["re"])
+        with self._lock:
+            p = self._pending[seq]
+        start_ms = self.clock.board_ms
+        try:
+            while p.done is None:
+                p.event.wait(0.05)
+                p.event.clear()
+                if p.done is not None:
+                    break
+                if (self.clock.board_ms - start_ms) / 1000.0 > timeout_board_s:
+                    raise LinkError(f"{mtype} did not finish within {timeout_board_s:g} s "
+                                    "of board time")
+                if time.monotonic() - self.last_rx > self.silence_timeout_s:
+                    if self._connected.is_set():
+                        raise LinkError(f"board on {self.port} went silent during {mtype}")
+                    if not self._connected.wait(self.reconnect_s):
+                        raise LinkError(f"lost the board on {self.port} during {mtype}")
+                    self._write(p.frame)  # same seq: answered from the board's cache
+        finally:
+            with self._lock:
+                self._pending.pop(seq, None)
+        if p.done.int("ok") != 1:
+            raise CommandRejected(mtype, p.done.int("err"), p.done.fields.get("msg", ""))
+        return p.done
+
+    # -- wire ----------------------------------------------------------
+    def _write(self, frame: bytes) -> None:
+        with self._wlock:
+            ser = self._ser
+            if ser is None:
+                return
+            try:
+                ser.write(frame)
+            except (serial.SerialException, OSError):
+                self._connected.clear()
+                return
+        self.stats["tx"] += 1
+        if self.log:
+            self.log.write("tx", frame)
+
+    def _read_loop(self) -> None:
+        buf = bytearray()
+        while not self._stop.is_set():
+            ser = self._ser
+            try:
+                assert ser is not None
+                chunk = ser.read(max(1, ser.in_waiting))
+            except (serial.SerialException, OSError, TypeError, AttributeError):
+                self._reconnect()
+                buf.clear()
+                continue
+            if not chunk:
+                continue
+            buf += chunk
+            while True:
+                i = buf.find(b"\n")
+                if i < 0:
+                    if len(buf) > 4 * proto.MAX_FRAME:
+                        del buf[: -proto.MAX_FRAME]
+                    break
+                line = bytes(buf[: i + 1])
+                del buf[: i + 1]
+                self._on_line(line)
+
+    def _reconnect(self) -> None:
+        self._connected.clear()
+        with contextlib.suppress(Exception):
+            assert self._ser is not None
+            self._ser.close()
+        deadline = time.monotonic() + self.reconnect_s
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            time.sleep(0.2)
+            try:
+                self._ser = open_port(self.port, self.baudrate)
+            except UserError:
+                continue
+            self.stats["reconnects"] += 1
+            self._connected.set()
+            threading.Thread(target=self._rehello, daemon=True).start()
+            return
+        self._stop.set()
+
+    def _rehello(self) -> None:
+        # Same session id: the board keeps its reply cache for our retries.
+        with contextlib.suppress(UserError):
+            self.handshake()
+
+    def _on_line(self, line: bytes) -> None:
+        start = line.find(b"$")
+        if start < 0:
+            return  # REPL chatter or a line that lost its '$'
+        try:
+            seq, mtype, fields = proto.decode(line[start:])
+        except proto.FrameError:
+            self.stats["bad"] += 1
+            return
+        if self.log:
+            self.log.write("rx", line[start:])
+        self.stats["rx"] += 1
+        self.last_rx = time.monotonic()
+        if self._last_board_seq is not None:
+            gap = (seq - self._last_board_seq) % proto.SEQ_MOD
+            if 1 < gap < 1000:
+                self.stats["rx_lost"] += gap - 1
+        self._last_board_seq = seq
+        fr = Frame(seq, mtype, fields)
+        if mtype in ("ACK", "NAK", "DONE"):
+            re = fr.int("re", -1)
+            with self._lock:
+                p = self._pending.get(re)
+            if p is not None:
+                if mtype == "DONE":
+                    p.done = fr
+                elif p.ack is None or mtype == "ACK":
+                    p.ack = fr
+                p.event.set()
+        elif mtype == "HB":
+            self.clock.update(fr.int("up"))
+            # Answer every board heartbeat: the board counts in its own time,
+            # so this keeps pace with any emulator speed.
+            self._write(proto.encode(self._next_seq(), "HB"))
+        elif mtype == "TM":
+            self.clock.update(fr.int("t"))
+            self.telemetry = fields
+        for want, fn in self._subs:
+            if want in ("*", mtype):
+                fn(fr)

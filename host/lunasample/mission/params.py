@@ -1,0 +1,457 @@
+"""Mission parameters: load ``params.toml`` (plus an optional user override) into dataclasses.
+
+Every figure the simulator uses lives in ``params.toml`` next to this module, with its
+source. A user file overrides it key by key. Any problem (syntax, missing key, wrong
+type, out of range, unknown key) raises :class:`ParamsError` with a one-line message
+that names the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+from lunasample.errors import UserError
+
+DEFAULT_PARAMS = Path(__file__).with_name("params.toml")
+
+
+class ParamsError(UserError):
+    """A parameters file is unreadable or holds a bad value; the message is one line."""
+
+
+def _num(*, gt: float | None = None, ge: float | None = None, le: float | None = None,
+         lt: float | None = None) -> Any:
+    """A required field with a numeric range checked at load time."""
+    return field(metadata={"gt": gt, "ge": ge, "le": le, "lt": lt})
+
+
+def _frac() -> Any:
+    return _num(ge=0.0, le=1.0)
+
+
+@dataclass(frozen=True)
+class MissionInfo:
+    name: str
+    launch_epoch: str
+    reference_duration_d: float = _num(gt=0)
+    ce5_sample_g: float = _num(gt=0)
+    ce6_sample_g: float = _num(gt=0)
+    landing_lat_deg: float = _num(ge=-90, le=90)
+    landing_lon_deg: float = _num(ge=-180, le=180)
+    landing_elevation_m: float = _num(ge=-10000, le=10000)
+
+
+@dataclass(frozen=True)
+class Constants:
+    moon_gm_km3_s2: float = _num(gt=0)
+    moon_radius_km: float = _num(gt=0)
+    earth_gm_km3_s2: float = _num(gt=0)
+    earth_radius_km: float = _num(gt=0)
+    earth_moon_distance_km: float = _num(gt=0)
+    moon_orbital_speed_km_s: float = _num(gt=0)
+    synodic_month_d: float = _num(gt=0)
+    sidereal_month_d: float = _num(gt=0)
+    g0_m_s2: float = _num(gt=0)
+    solar_constant_w_m2: float = _num(gt=0)
+    stefan_boltzmann: float = _num(gt=0)
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    orbiter_dry_kg: float = _num(gt=0)
+    orbiter_propellant_kg: float = _num(ge=0)
+    orbiter_isp_s: float = _num(gt=0)
+    returner_kg: float = _num(gt=0)
+    lander_dry_kg: float = _num(gt=0)
+    lander_propellant_kg: float = _num(ge=0)
+    ascender_dry_kg: float = _num(gt=0)
+    ascender_propellant_kg: float = _num(ge=0)
+
+
+@dataclass(frozen=True)
+class Launch:
+    vehicle_capacity_kg: float = _num(gt=0)
+    failure_prob: float = _frac()
+    duration_s: float = _num(gt=0)
+    perigee_alt_km: float = _num(gt=0)
+    injection_sigma_m_s: float = _num(ge=0)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    apogee_alt_km: float = _num(gt=0)
+    mcc1_time_h: float = _num(gt=0)
+    mcc_execution_sigma_frac: float = _frac()
+    mcc_nav_sigma_m_s: float = _num(ge=0)
+    mcc_budget_m_s: float = _num(gt=0)
+    mcc_anomaly_m_s: float = _num(gt=0)
+
+
+@dataclass(frozen=True)
+class Loi:
+    capture_periapsis_alt_km: float = _num(gt=0)
+    capture_apoapsis_alt_km: float = _num(gt=0)
+    circular_alt_km: float = _num(gt=0)
+    execution_sigma_frac: float = _frac()
+    min_periapsis_alt_km: float = _num(gt=0)
+    orbit_wait_d: float = _num(ge=0)
+
+
+@dataclass(frozen=True)
+class Descent:
+    start_alt_km: float = _num(gt=0)
+    engine_thrust_n: float = _num(gt=0)
+    min_thrust_n: float = _num(gt=0)
+    isp_s: float = _num(gt=0)
+    thrust_sigma_frac: float = _frac()
+    isp_sigma_frac: float = _frac()
+    gate_alt_m: float = _num(gt=0)
+    switch_speed_m_s: float = _num(gt=0)
+    braking_tau_s: float = _num(gt=0)
+    approach_tau_s: float = _num(gt=0)
+    approach_max_rate_m_s: float = _num(gt=0)
+    approach_min_rate_m_s: float = _num(gt=0)
+    hover_alt_m: float = _num(gt=0)
+    hover_s: float = _num(ge=0)
+    divert_mean_m: float = _num(gt=0)
+    divert_max_m: float = _num(gt=0)
+    divert_accel_m_s2: float = _num(gt=0)
+    final_rate_m_s: float = _num(gt=0)
+    final_rate_sigma_m_s: float = _num(ge=0)
+    cutoff_alt_m: float = _num(gt=0)
+    cutoff_alt_sigma_m: float = _num(ge=0)
+    touchdown_limit_m_s: float = _num(gt=0)
+    slope_sigma_deg: float = _num(ge=0)
+    slope_limit_deg: float = _num(gt=0, lt=90)
+    landing_sigma_km: float = _num(ge=0)
+    ellipse_radius_km: float = _num(gt=0)
+    dt_s: float = _num(gt=0, le=5)
+    max_time_s: float = _num(gt=0)
+
+
+@dataclass(frozen=True)
+class Surface:
+    stay_h: float = _num(gt=0)
+    checkout_h: float = _num(ge=0)
+    sampling_max_h: float = _num(gt=0)
+    ascent_max_delay_h: float = _num(ge=0)
+    relay_period_h: float = _num(gt=0)
+    relay_periapsis_alt_km: float = _num(gt=0)
+    relay_inclination_deg: float = _num(ge=0, le=180)
+    relay_arg_periapsis_deg: float = _num(ge=-360, le=360)
+    relay_raan_deg: float = _num(ge=-360, le=360)
+    relay_phase_h: float
+    relay_phase_sigma_h: float = _num(ge=0)
+    relay_min_elevation_deg: float = _num(ge=0, lt=90)
+    sun_elevation_deg: float = _num(gt=0, lt=90)
+    sun_elevation_sigma_deg: float = _num(ge=0)
+    array_power_w: float = _num(gt=0)
+    array_tilt_deg: float = _num(ge=0, lt=90)
+    battery_wh: float = _num(gt=0)
+    battery_min_soc: float = _frac()
+    payload_shed_soc: float = _frac()
+    base_load_w: float = _num(ge=0)
+    sampling_load_w: float = _num(ge=0)
+    load_sigma_frac: float = _frac()
+    radon_w: float = _num(ge=0)
+    negative_ion_w: float = _num(ge=0)
+    retroreflector_w: float = _num(ge=0)
+    surface_albedo: float = _frac()
+    surface_emissivity: float = _num(gt=0, le=1)
+    max_surface_temp_k: float = _num(gt=0)
+    step_h: float = _num(gt=0, le=1)
+
+
+@dataclass(frozen=True)
+class Surrogate:
+    setup_s: float = _num(ge=0)
+    drill_target_mm: float = _num(gt=0)
+    drill_rate_mm_s: float = _num(gt=0)
+    rock_depth_median_mm: float = _num(gt=0)
+    rock_depth_sigma_log: float = _num(ge=0)
+    core_g_per_mm: float = _num(gt=0)
+    scoop_mass_mean_g: float = _num(gt=0)
+    scoop_mass_sd_g: float = _num(ge=0)
+    scoop_empty_prob: float = _frac()
+    scoop_cycle_mean_s: float = _num(gt=0)
+    scoop_cycle_sd_s: float = _num(ge=0)
+    scoop_cycle_min_s: float = _num(gt=0)
+    density_sigma_frac: float = _frac()
+    seal_s: float = _num(ge=0)
+    seal_fail_prob: float = _frac()
+    max_scoops: int = _num(gt=0, le=1000)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    target_g: float = _num(gt=0)
+    min_return_g: float = _num(gt=0)
+    surrogate: Surrogate
+
+
+@dataclass(frozen=True)
+class Ascent:
+    engine_thrust_n: float = _num(gt=0)
+    isp_s: float = _num(gt=0)
+    thrust_sigma_frac: float = _frac()
+    isp_sigma_frac: float = _frac()
+    vertical_rise_m: float = _num(ge=0)
+    target_periapsis_alt_km: float = _num(gt=0)
+    target_apoapsis_alt_km: float = _num(gt=0)
+    guidance_tau_s: float = _num(gt=0)
+    min_periapsis_alt_km: float = _num(gt=0)
+    dt_s: float = _num(gt=0, le=5)
+    max_time_s: float = _num(gt=0)
+
+
+@dataclass(frozen=True)
+class Rvd:
+    start_radial_km: float
+    start_along_km: float
+    start_sigma_km: float = _num(ge=0)
+    hold_points_m: list[float]
+    leg_times_s: list[float]
+    closing_speed_m_s: float = _num(gt=0)
+    nav_sigma_frac: float = _frac()
+    nav_sigma_floor_m: float = _num(ge=0)
+    nav_velocity_sigma_m_s: float = _num(ge=0)
+    exec_sigma_frac: float = _frac()
+    exec_sigma_floor_m_s: float = _num(ge=0)
+    miss_limit_m: float = _num(gt=0)
+    closing_min_m_s: float = _num(ge=0)
+    closing_max_m_s: float = _num(gt=0)
+    phasing_h: float = _num(ge=0)
+    hold_s: float = _num(ge=0)
+
+
+@dataclass(frozen=True)
+class SampleTransfer:
+    duration_h: float = _num(gt=0)
+    jam_prob: float = _frac()
+    orbit_wait_d: float = _num(ge=0)
+
+
+@dataclass(frozen=True)
+class Tei:
+    execution_sigma_frac: float = _frac()
+    mcc_budget_m_s: float = _num(gt=0)
+    mcc_nav_sigma_m_s: float = _num(ge=0)
+
+
+@dataclass(frozen=True)
+class Reentry:
+    interface_alt_km: float = _num(gt=0)
+    entry_angle_deg: float = _num(gt=-90, lt=0)
+    entry_angle_sigma_deg: float = _num(ge=0)
+    drag_coefficient: float = _num(gt=0)
+    area_m2: float = _num(gt=0)
+    lift_to_drag: float = _num(ge=0)
+    lift_to_drag_sigma_frac: float = _frac()
+    rho0_kg_m3: float = _num(gt=0)
+    scale_height_km: float = _num(gt=0)
+    density_sigma_frac: float = _frac()
+    nose_radius_m: float = _num(gt=0)
+    sutton_graves_k: float = _num(gt=0)
+    bank_switch_speed_km_s: float = _num(gt=0)
+    exit_lift_fraction: float = _num(ge=-1, le=1)
+    chute_alt_km: float = _num(gt=0)
+    peak_g_limit: float = _num(gt=0)
+    heat_flux_limit_mw_m2: float = _num(gt=0)
+    dt_s: float = _num(gt=0, le=5)
+    max_time_s: float = _num(gt=0)
+
+
+@dataclass(frozen=True)
+class Landing:
+    chute_fail_prob: float = _frac()
+    descent_rate_m_s: float = _num(gt=0)
+    wind_sigma_m_s: float = _num(ge=0)
+    recovery_radius_km: float = _num(gt=0)
+
+
+@dataclass(frozen=True)
+class MissionParams:
+    """All mission figures, one dataclass per section of ``params.toml``."""
+
+    mission: MissionInfo
+    constants: Constants
+    vehicle: Vehicle
+    launch: Launch
+    transfer: Transfer
+    loi: Loi
+    descent: Descent
+    surface: Surface
+    sampling: Sampling
+    ascent: Ascent
+    rvd: Rvd
+    sample_transfer: SampleTransfer
+    tei: Tei
+    reentry: Reentry
+    landing: Landing
+    source: str = "params.toml"
+
+    @property
+    def epoch(self) -> datetime:
+        """Launch epoch as an aware UTC datetime."""
+        text = self.mission.launch_epoch.replace("Z", "+00:00")
+        return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+def load_params(path: str | Path | None = None, *, defaults: bool = True) -> MissionParams:
+    """Load the default parameters, then override them key by key from ``path``.
+
+    With ``defaults=False`` the file at ``path`` must be complete on its own.
+    Raises :class:`ParamsError` naming the file and the key on any problem.
+    """
+    if path is None and not defaults:
+        raise ParamsError("load_params: a path is required when defaults=False")
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    if defaults:
+        _merge(merged, origin, _read(DEFAULT_PARAMS, DEFAULT_PARAMS.name), DEFAULT_PARAMS.name,
+               strict=False, prefix="")
+    source = DEFAULT_PARAMS.name
+    if path is not None:
+        source = str(path)
+        _merge(merged, origin, _read(Path(path), source), source, strict=defaults, prefix="")
+    params = _build(MissionParams, merged, origin, source, prefix="")
+    _cross_checks(params, origin, source)
+    return dataclasses.replace(params, source=source)
+
+
+def _read(path: Path, name: str) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ParamsError(f"{name}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ParamsError(f"{name}: TOML syntax error: {exc}") from None
+    except OSError as exc:
+        raise ParamsError(f"{name}: cannot read: {exc.strerror}") from None
+
+
+def _merge(dst: dict[str, Any], origin: dict[str, str], src: dict[str, Any], name: str,
+           *, strict: bool, prefix: str) -> None:
+    """Overlay ``src`` on ``dst``; with ``strict`` every key must already exist."""
+    for key, value in src.items():
+        dotted = f"{prefix}{key}"
+        if strict and key not in dst:
+            raise ParamsError(f"{name}: {dotted} is not a known parameter")
+        if isinstance(value, dict):
+            if strict and not isinstance(dst[key], dict):
+                raise ParamsError(f"{name}: {dotted} must be a value, got a table")
+            sub = dst.setdefault(key, {})
+            _merge(sub, origin, value, name, strict=strict, prefix=f"{dotted}.")
+        else:
+            if strict and isinstance(dst[key], dict):
+                raise ParamsError(f"{name}: {dotted} must be a table, got a value")
+            dst[key] = value
+            origin[dotted] = name
+
+
+def _build(cls: type, data: Any, origin: dict[str, str], source: str, prefix: str) -> Any:
+    name = origin.get(prefix.rstrip("."), source)
+    if not isinstance(data, dict):
+        raise ParamsError(f"{name}: {prefix.rstrip('.')} must be a table")
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name == "source":
+            continue
+        dotted = f"{prefix}{f.name}"
+        ftype = hints[f.name]
+        if f.name not in data:
+            raise ParamsError(f"{source}: {dotted} is missing")
+        if dataclasses.is_dataclass(ftype):
+            values[f.name] = _build(ftype, data[f.name], origin, source, f"{dotted}.")
+        else:
+            values[f.name] = _check(data[f.name], ftype, f.metadata, dotted,
+                                    origin.get(dotted, source))
+    extra = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+    if extra:
+        dotted = f"{prefix}{extra[0]}"
+        raise ParamsError(f"{origin.get(dotted, source)}: {dotted} is not a known parameter")
+    return cls(**values)
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _check(value: Any, ftype: Any, meta: Any, key: str, name: str) -> Any:
+    if ftype is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParamsError(f"{name}: {key} must be a number, got {_type_name(value)}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ParamsError(f"{name}: {key} must be finite, got {value}")
+    elif ftype is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParamsError(f"{name}: {key} must be an integer, got {_type_name(value)}")
+    elif ftype is str:
+        if not isinstance(value, str):
+            raise ParamsError(f"{name}: {key} must be a string, got {_type_name(value)}")
+        return value
+    else:  # list[float]
+        if not isinstance(value, list) or not value:
+            raise ParamsError(f"{name}: {key} must be a non-empty list of numbers")
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, (int, float)) or item <= 0:
+                raise ParamsError(f"{name}: {key} must hold numbers > 0, got {item!r}")
+        return [float(v) for v in value]
+    _range(value, meta, key, name)
+    return value
+
+
+def _range(value: float, meta: Any, key: str, name: str) -> None:
+    bounds = (("gt", ">", lambda v, b: v > b), ("ge", ">=", lambda v, b: v >= b),
+              ("lt", "<", lambda v, b: v < b), ("le", "<=", lambda v, b: v <= b))
+    for tag, sym, ok in bounds:
+        bound = meta.get(tag)
+        if bound is not None and not ok(value, bound):
+            shown = int(value) if float(value).is_integer() else value
+            raise ParamsError(f"{name}: {key} must be {sym} {bound:g}, got {shown}")
+
+
+def _cross_checks(p: MissionParams, origin: dict[str, str], source: str) -> None:
+    """Relations between keys that a per-key range cannot express."""
+    checks = [
+        ("descent.min_thrust_n", p.descent.min_thrust_n < p.descent.engine_thrust_n,
+         "must be < descent.engine_thrust_n"),
+        ("loi.capture_apoapsis_alt_km",
+         p.loi.capture_apoapsis_alt_km > p.loi.capture_periapsis_alt_km,
+         "must be > loi.capture_periapsis_alt_km"),
+        ("ascent.target_apoapsis_alt_km",
+         p.ascent.target_apoapsis_alt_km >= p.ascent.target_periapsis_alt_km,
+         "must be >= ascent.target_periapsis_alt_km"),
+        ("rvd.leg_times_s", len(p.rvd.leg_times_s) == len(p.rvd.hold_points_m),
+         "must have one entry per rvd.hold_points_m (the leg that ends there)"),
+        ("rvd.closing_max_m_s", p.rvd.closing_max_m_s > p.rvd.closing_min_m_s,
+         "must be > rvd.closing_min_m_s"),
+        ("sampling.min_return_g", p.sampling.min_return_g <= p.sampling.target_g,
+         "must be <= sampling.target_g"),
+        ("descent.divert_max_m", p.descent.divert_max_m > p.descent.divert_mean_m,
+         "must be > descent.divert_mean_m"),
+    ]
+    for key, ok, text in checks:
+        if not ok:
+            raise ParamsError(f"{origin.get(key, source)}: {key} {text}")
+    try:
+        p.epoch  # noqa: B018 - parse once here so a bad epoch fails at load time
+    except ValueError:
+        key = "mission.launch_epoch"
+        raise ParamsError(f"{origin.get(key, source)}: {key} must be an ISO 8601 time, "
+                          f"got {p.mission.launch_epoch!r}") from None

