@@ -72,7 +72,8 @@ def _core_commands(ctx, loop):
     def status(seq, f):
         out = [("st", S.STATE_NAMES[saf.state]), ("flt", S.FAULT_NAMES[saf.fault]),
                ("why", S.REASON_NAMES[saf.reason]), ("ovr", loop.overruns),
-               ("worst", loop.worst_us), ("mem", gc.mem_free())]
+               ("worst", loop.worst_us), ("mem", gc.mem_free()), ("cmds", com.executed),
+               ("replays", com.replays), ("rxerr", com.rx_errors)]
         return out
 
     def tmrate(seq, f):
@@ -133,7 +134,9 @@ def build():
     for name in b.get("subsystems", ()):
         mod = __import__("sampler." + name, None, None, ("make",))
         ctx.sub[name] = mod.make(ctx)
+    params.declare("hb_timeout_ms", 5000, 500, 60000)
     params.load()
+    comms.hb_timeout_ms = params.get("hb_timeout_ms")
     movers = [s for s in ctx.sub.values() if hasattr(s, "stop")]
     saf.set_movers(movers)
     loop = Loop(b["loop_hz"])

@@ -42,6 +42,7 @@ class Comms:
         self.rx_frames = 0
         self.rx_errors = 0
         self.replays = 0
+        self.executed = 0
 
     def register(self, name, fn):
         """fn(seq, fields) -> dict of result fields, ACCEPTED, or raise CmdError."""
@@ -64,6 +65,9 @@ class Comms:
         self._c_reply[i] = (mtype, fields)
         self._c_next = (i + 1) % _CACHE
 
+    def _nak(self, seq, crc, code, text):
+        self._reply(seq, crc, "NAK", (("re", seq), ("err", code), ("msg", proto.clean(text))))
+
     def _update_cache(self, seq, mtype, fields):
         for i in range(_CACHE):
             if self._c_seq[i] == seq:
@@ -79,7 +83,7 @@ class Comms:
 
     def failed(self, seq, code, text):
         """Finish an ACCEPTED command with an error code."""
-        f = [("re", seq), ("ok", 0), ("err", code), ("msg", text)]
+        f = [("re", seq), ("ok", 0), ("err", code), ("msg", proto.clean(text))]
         self.send("DONE", f)
         self._update_cache(seq, "DONE", f)
 
@@ -133,7 +137,7 @@ class Comms:
         except proto.FrameError as e:
             self.rx_errors += 1
             if line[0] == 36:  # '$': a damaged frame, not REPL noise
-                f = [("err", e.args[0]), ("msg", e.args[1])]
+                f = [("err", e.args[0]), ("msg", proto.clean(e.args[1]))]
                 if e.args[2] >= 0:
                     f.insert(0, ("re", e.args[2]))
                 self.send("NAK", f)
@@ -155,16 +159,16 @@ class Comms:
                 return
         fn = self.handlers.get(mtype)
         if fn is None:
-            self._reply(seq, crc, "NAK", (("re", seq), ("err", proto.E_UNKNOWN_CMD),
-                                          ("msg", "unknown command " + mtype)))
+            self._nak(seq, crc, proto.E_UNKNOWN_CMD, "unknown command " + mtype)
             return
+        self.executed += 1
         try:
             r = fn(seq, fields)
-        except CmdError as e:
-            self._reply(seq, crc, "NAK", (("re", seq), ("err", e.args[0]), ("msg", e.args[1])))
+        except (CmdError, proto.FrameError) as e:
+            self._nak(seq, crc, e.args[0], e.args[1])
             return
-        except proto.FrameError as e:
-            self._reply(seq, crc, "NAK", (("re", seq), ("err", e.args[0]), ("msg", e.args[1])))
+        except Exception as e:  # a bug in a handler must not stop the loop
+            self._nak(seq, crc, proto.E_INTERNAL, type(e).__name__ + " " + str(e))
             return
         if r is ACCEPTED:
             self._reply(seq, crc, "ACK", (("re", seq), ("ack", "acc")))

@@ -87,6 +87,22 @@ def crc16(data, start, end):
     return crc
 
 
+def clean(text, limit=60):
+    """Make free text safe as a field value: no separators, printable, short."""
+    out = []
+    for c in str(text)[:limit]:
+        o = ord(c)
+        if c == "=":
+            out.append(":")
+        elif c in "$*,":
+            out.append(";")
+        elif o < 32 or o > 126:
+            out.append("?")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
 def _check_token(s, what):
     for c in s:
         o = ord(c)

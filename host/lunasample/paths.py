@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -49,7 +50,15 @@ def load_board(name: str) -> dict:
 
 
 def micropython_binary() -> str:
-    """Path of the MicroPython unix-port binary, or a one-line UserError."""
+    """Path of the MicroPython unix-port binary, or a one-line UserError.
+
+    LUNASAMPLE_MICROPYTHON overrides the search (e.g. a locally built port).
+    """
+    override = os.environ.get("LUNASAMPLE_MICROPYTHON")
+    if override:
+        if not Path(override).is_file():
+            raise UserError(f"LUNASAMPLE_MICROPYTHON={override}: no such file")
+        return override
     local = Path(sys.executable).parent / "micropython"
     if local.is_file():
         return str(local)

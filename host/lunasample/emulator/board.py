@@ -35,7 +35,7 @@ LINE_FAULTS = ("serial_noise", "serial_drop")
 # The simulated world (machine, time, plants, REPL) lives in the same
 # micropython heap as the firmware; it gets its own allowance on top of the
 # board's heap_kb so the firmware sees the budget the board file gives it.
-SIM_HEAP_KB = 64
+SIM_HEAP_KB = 48
 
 
 @dataclass
@@ -129,6 +129,7 @@ class EmulatedBoard:
 
     # -- lifecycle -----------------------------------------------------
     def start(self) -> EmulatedBoard:
+        self.fs_dir.mkdir(parents=True, exist_ok=True)
         if self._flash:
             vfs.flash_image(self.fs_dir, self.board)
         self._master, self._slave = os.openpty()
@@ -188,6 +189,11 @@ class EmulatedBoard:
         """Change plant parameters (e.g. rock_depth_mm) on the running board."""
         self.plant.update(values)
         self._ctl({"op": "plant", "values": values})
+
+    def set_speed(self, speed: float) -> None:
+        """Change the speed factor (virtual seconds per real second; 0 = no pacing)."""
+        self.speed = speed
+        self._ctl({"op": "speed", "value": speed})
 
     def power_cut(self) -> None:
         """Cut power now; the board boots again from its flash."""
@@ -290,6 +296,8 @@ class EmulatedBoard:
         for fd in (self._proc.stdout.fileno(), self._ctl_out_r):
             with contextlib.suppress(KeyError, ValueError):
                 self._sel.unregister(fd)
+        # A torn write is a one-shot event, not a property of the board.
+        self._faults.pop("power_cut_on_write", None)
         with self._lock:
             self._kill()
             self.restarts += 1

@@ -47,6 +47,7 @@ class Draws:
     lift_to_drag_z: FloatArray
     density_z: FloatArray
     chute_u: FloatArray
+    landing_guidance_z: FloatArray
     wind_z: FloatArray  # (n, 2)
 
     @property
@@ -93,5 +94,23 @@ def draw(rng: np.random.Generator, n: int, rvd_legs: int) -> Draws:
         lift_to_drag_z=z(n),
         density_z=z(n),
         chute_u=u(n),
+        landing_guidance_z=z(n),
         wind_z=z((n, 2)),
     )
+
+
+def nominal(n: int, rvd_legs: int) -> Draws:
+    """Variates of the undispersed mission: normals at zero, no random failures."""
+    zeros = draw(np.random.default_rng(0), n, rvd_legs)
+    values = {}
+    for f in dataclasses.fields(Draws):
+        current = getattr(zeros, f.name)
+        if f.name in ("launch_u", "transfer_u", "chute_u"):
+            values[f.name] = np.ones_like(current)
+        elif f.name == "divert_e":
+            values[f.name] = np.ones_like(current)
+        elif f.name == "site_seed":
+            values[f.name] = current
+        else:
+            values[f.name] = np.zeros_like(current)
+    return Draws(**values)

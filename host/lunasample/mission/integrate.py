@@ -30,9 +30,16 @@ class Integration:
     trace_y: FloatArray | None = None
 
 
-def rk4(rhs: Rhs, event: Callable[[FloatArray], FloatArray], y0: FloatArray, dt: float,
-        t_max: float, *, record: bool = False,
-        watch: Callable[[FloatArray, NDArray[np.bool_]], None] | None = None) -> Integration:
+def rk4(
+    rhs: Rhs,
+    event: Callable[[FloatArray], FloatArray],
+    y0: FloatArray,
+    dt: float,
+    t_max: float,
+    *,
+    record: bool = False,
+    watch: Callable[[FloatArray, NDArray[np.bool_]], None] | None = None,
+) -> Integration:
     """Integrate every column of ``y0`` until its event is <= 0 or ``t_max`` passes.
 
     Finished runs are frozen. The last step is shortened by linear interpolation of
@@ -42,7 +49,8 @@ def rk4(rhs: Rhs, event: Callable[[FloatArray], FloatArray], y0: FloatArray, dt:
     y = np.array(y0, dtype=float)
     n = y.shape[1]
     t = np.zeros(n)
-    active = event(y) > 0.0
+    g_old = event(y)
+    active = g_old > 0.0
     times = [0.0] if record else []
     states = [y[:, 0].copy()] if record else []
     if watch is not None:
@@ -55,7 +63,6 @@ def rk4(rhs: Rhs, event: Callable[[FloatArray], FloatArray], y0: FloatArray, dt:
         k3 = rhs(y + 0.5 * dt * k2)
         k4 = rhs(y + dt * k3)
         y_new = y + (dt / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-        g_old = event(y)
         g_new = event(y_new)
         crossed = active & (g_new <= 0.0)
         # Fraction of the step at which the event reaches zero (linear in g).
@@ -64,6 +71,7 @@ def rk4(rhs: Rhs, event: Callable[[FloatArray], FloatArray], y0: FloatArray, dt:
         y_new = y + frac * (y_new - y)
         y = np.where(active, y_new, y)
         t = t + np.where(active, frac * dt, 0.0)
+        g_old = np.where(active, g_new, g_old)
         if watch is not None:
             watch(y, active)
         active = active & ~crossed

@@ -50,8 +50,9 @@ def time_from_periapsis(mu: ArrayLike, rp: ArrayLike, ra: ArrayLike, r: ArrayLik
     return np.sqrt(a**3 / np.asarray(mu)) * (ecc_anomaly - e * np.sin(ecc_anomaly))
 
 
-def flight_velocity(mu: ArrayLike, rp: ArrayLike, ra: ArrayLike,
-                    r: ArrayLike) -> tuple[FloatArray, FloatArray]:
+def flight_velocity(
+    mu: ArrayLike, rp: ArrayLike, ra: ArrayLike, r: ArrayLike
+) -> tuple[FloatArray, FloatArray]:
     """Radial and tangential speed at radius ``r`` on the ellipse ``rp`` x ``ra``.
 
     Angular momentum fixes the tangential part; vis-viva gives the rest.
@@ -64,8 +65,9 @@ def flight_velocity(mu: ArrayLike, rp: ArrayLike, ra: ArrayLike,
     return v_r, v_t
 
 
-def apsides(mu: ArrayLike, r: ArrayLike, v_r: ArrayLike,
-            v_t: ArrayLike) -> tuple[FloatArray, FloatArray]:
+def apsides(
+    mu: ArrayLike, r: ArrayLike, v_r: ArrayLike, v_t: ArrayLike
+) -> tuple[FloatArray, FloatArray]:
     """Periapsis and apoapsis radii of the orbit through a planar state (radius, speeds).
 
     An unbound state gets an infinite apoapsis.
@@ -79,3 +81,18 @@ def apsides(mu: ArrayLike, r: ArrayLike, v_r: ArrayLike,
     with np.errstate(divide="ignore"):
         ra = np.where(e < 1.0, p / np.maximum(1.0 - e, 1e-300), np.inf)
     return rp, ra
+
+
+def radius_at_time(mu: ArrayLike, rp: ArrayLike, ra: ArrayLike, t: ArrayLike) -> FloatArray:
+    """Radius reached ``t`` seconds after periapsis on the ellipse ``rp`` x ``ra``.
+
+    Solves Kepler's equation ``M = E - e sin E`` by Newton iteration.
+    """
+    rp, ra, t = (np.asarray(x, dtype=float) for x in (rp, ra, t))
+    a = 0.5 * (rp + ra)
+    e = (ra - rp) / (ra + rp)
+    mean_anomaly = np.sqrt(np.asarray(mu) / a**3) * t
+    ecc = mean_anomaly + e * np.sin(mean_anomaly)
+    for _ in range(30):
+        ecc = ecc - (ecc - e * np.sin(ecc) - mean_anomaly) / (1.0 - e * np.cos(ecc))
+    return a * (1.0 - e * np.cos(ecc))

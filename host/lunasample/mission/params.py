@@ -30,8 +30,13 @@ class ParamsError(UserError):
     """A parameters file is unreadable or holds a bad value; the message is one line."""
 
 
-def _num(*, gt: float | None = None, ge: float | None = None, le: float | None = None,
-         lt: float | None = None) -> Any:
+def _num(
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+) -> Any:
     """A required field with a numeric range checked at load time."""
     return field(metadata={"gt": gt, "ge": ge, "le": le, "lt": lt})
 
@@ -102,7 +107,6 @@ class Transfer:
 class Loi:
     capture_periapsis_alt_km: float = _num(gt=0)
     capture_apoapsis_alt_km: float = _num(gt=0)
-    circular_alt_km: float = _num(gt=0)
     execution_sigma_frac: float = _frac()
     min_periapsis_alt_km: float = _num(gt=0)
     orbit_wait_d: float = _num(ge=0)
@@ -223,6 +227,7 @@ class Rvd:
     hold_points_m: list[float]
     leg_times_s: list[float]
     closing_speed_m_s: float = _num(gt=0)
+    final_corrections: int = _num(gt=0, le=100)
     nav_sigma_frac: float = _frac()
     nav_sigma_floor_m: float = _num(ge=0)
     nav_velocity_sigma_m_s: float = _num(ge=0)
@@ -263,8 +268,11 @@ class Reentry:
     density_sigma_frac: float = _frac()
     nose_radius_m: float = _num(gt=0)
     sutton_graves_k: float = _num(gt=0)
-    bank_switch_speed_km_s: float = _num(gt=0)
     exit_lift_fraction: float = _num(ge=-1, le=1)
+    skip_apex_target_km: float = _num(gt=0)
+    skip_apex_gain: float = _num(ge=0)
+    skip_alt_km: float = _num(gt=0)
+    second_entry_lift_fraction: float = _num(ge=-1, le=1)
     chute_alt_km: float = _num(gt=0)
     peak_g_limit: float = _num(gt=0)
     heat_flux_limit_mw_m2: float = _num(gt=0)
@@ -277,6 +285,8 @@ class Landing:
     chute_fail_prob: float = _frac()
     descent_rate_m_s: float = _num(gt=0)
     wind_sigma_m_s: float = _num(ge=0)
+    range_authority_km: float = _num(ge=0)
+    guidance_sigma_km: float = _num(ge=0)
     recovery_radius_km: float = _num(gt=0)
 
 
@@ -319,8 +329,14 @@ def load_params(path: str | Path | None = None, *, defaults: bool = True) -> Mis
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
     if defaults:
-        _merge(merged, origin, _read(DEFAULT_PARAMS, DEFAULT_PARAMS.name), DEFAULT_PARAMS.name,
-               strict=False, prefix="")
+        _merge(
+            merged,
+            origin,
+            _read(DEFAULT_PARAMS, DEFAULT_PARAMS.name),
+            DEFAULT_PARAMS.name,
+            strict=False,
+            prefix="",
+        )
     source = DEFAULT_PARAMS.name
     if path is not None:
         source = str(path)
@@ -342,8 +358,15 @@ def _read(path: Path, name: str) -> dict[str, Any]:
         raise ParamsError(f"{name}: cannot read: {exc.strerror}") from None
 
 
-def _merge(dst: dict[str, Any], origin: dict[str, str], src: dict[str, Any], name: str,
-           *, strict: bool, prefix: str) -> None:
+def _merge(
+    dst: dict[str, Any],
+    origin: dict[str, str],
+    src: dict[str, Any],
+    name: str,
+    *,
+    strict: bool,
+    prefix: str,
+) -> None:
     """Overlay ``src`` on ``dst``; with ``strict`` every key must already exist."""
     for key, value in src.items():
         dotted = f"{prefix}{key}"
@@ -377,8 +400,9 @@ def _build(cls: type, data: Any, origin: dict[str, str], source: str, prefix: st
         if dataclasses.is_dataclass(ftype):
             values[f.name] = _build(ftype, data[f.name], origin, source, f"{dotted}.")
         else:
-            values[f.name] = _check(data[f.name], ftype, f.metadata, dotted,
-                                    origin.get(dotted, source))
+            values[f.name] = _check(
+                data[f.name], ftype, f.metadata, dotted, origin.get(dotted, source)
+            )
     extra = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
     if extra:
         dotted = f"{prefix}{extra[0]}"
@@ -387,8 +411,14 @@ def _build(cls: type, data: Any, origin: dict[str, str], source: str, prefix: st
 
 
 def _type_name(value: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
 
 
 def _check(value: Any, ftype: Any, meta: Any, key: str, name: str) -> Any:
@@ -417,8 +447,12 @@ def _check(value: Any, ftype: Any, meta: Any, key: str, name: str) -> Any:
 
 
 def _range(value: float, meta: Any, key: str, name: str) -> None:
-    bounds = (("gt", ">", lambda v, b: v > b), ("ge", ">=", lambda v, b: v >= b),
-              ("lt", "<", lambda v, b: v < b), ("le", "<=", lambda v, b: v <= b))
+    bounds = (
+        ("gt", ">", lambda v, b: v > b),
+        ("ge", ">=", lambda v, b: v >= b),
+        ("lt", "<", lambda v, b: v < b),
+        ("le", "<=", lambda v, b: v <= b),
+    )
     for tag, sym, ok in bounds:
         bound = meta.get(tag)
         if bound is not None and not ok(value, bound):
@@ -429,22 +463,41 @@ def _range(value: float, meta: Any, key: str, name: str) -> None:
 def _cross_checks(p: MissionParams, origin: dict[str, str], source: str) -> None:
     """Relations between keys that a per-key range cannot express."""
     checks = [
-        ("descent.min_thrust_n", p.descent.min_thrust_n < p.descent.engine_thrust_n,
-         "must be < descent.engine_thrust_n"),
-        ("loi.capture_apoapsis_alt_km",
-         p.loi.capture_apoapsis_alt_km > p.loi.capture_periapsis_alt_km,
-         "must be > loi.capture_periapsis_alt_km"),
-        ("ascent.target_apoapsis_alt_km",
-         p.ascent.target_apoapsis_alt_km >= p.ascent.target_periapsis_alt_km,
-         "must be >= ascent.target_periapsis_alt_km"),
-        ("rvd.leg_times_s", len(p.rvd.leg_times_s) == len(p.rvd.hold_points_m),
-         "must have one entry per rvd.hold_points_m (the leg that ends there)"),
-        ("rvd.closing_max_m_s", p.rvd.closing_max_m_s > p.rvd.closing_min_m_s,
-         "must be > rvd.closing_min_m_s"),
-        ("sampling.min_return_g", p.sampling.min_return_g <= p.sampling.target_g,
-         "must be <= sampling.target_g"),
-        ("descent.divert_max_m", p.descent.divert_max_m > p.descent.divert_mean_m,
-         "must be > descent.divert_mean_m"),
+        (
+            "descent.min_thrust_n",
+            p.descent.min_thrust_n < p.descent.engine_thrust_n,
+            "must be < descent.engine_thrust_n",
+        ),
+        (
+            "loi.capture_apoapsis_alt_km",
+            p.loi.capture_apoapsis_alt_km > p.loi.capture_periapsis_alt_km,
+            "must be > loi.capture_periapsis_alt_km",
+        ),
+        (
+            "ascent.target_apoapsis_alt_km",
+            p.ascent.target_apoapsis_alt_km >= p.ascent.target_periapsis_alt_km,
+            "must be >= ascent.target_periapsis_alt_km",
+        ),
+        (
+            "rvd.leg_times_s",
+            len(p.rvd.leg_times_s) == len(p.rvd.hold_points_m),
+            "must have one entry per rvd.hold_points_m (the leg that ends there)",
+        ),
+        (
+            "rvd.closing_max_m_s",
+            p.rvd.closing_max_m_s > p.rvd.closing_min_m_s,
+            "must be > rvd.closing_min_m_s",
+        ),
+        (
+            "sampling.min_return_g",
+            p.sampling.min_return_g <= p.sampling.target_g,
+            "must be <= sampling.target_g",
+        ),
+        (
+            "descent.divert_max_m",
+            p.descent.divert_max_m > p.descent.divert_mean_m,
+            "must be > descent.divert_mean_m",
+        ),
     ]
     for key, ok, text in checks:
         if not ok:
@@ -453,5 +506,7 @@ def _cross_checks(p: MissionParams, origin: dict[str, str], source: str) -> None
         p.epoch  # noqa: B018 - parse once here so a bad epoch fails at load time
     except ValueError:
         key = "mission.launch_epoch"
-        raise ParamsError(f"{origin.get(key, source)}: {key} must be an ISO 8601 time, "
-                          f"got {p.mission.launch_epoch!r}") from None
+        raise ParamsError(
+            f"{origin.get(key, source)}: {key} must be an ISO 8601 time, "
+            f"got {p.mission.launch_epoch!r}"
+        ) from None

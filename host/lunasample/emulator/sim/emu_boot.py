@@ -31,6 +31,56 @@ if _fs:
     os.mount(os.VfsPosix(_fs), "/")
     os.chdir("/")
 sys.path[:] = ["", "/lib", ".frozen"]
+
+# Flash writes go through here so a power cut can land in the middle of one
+# (fault "power_cut_on_write" = N: the Nth write from now is torn in half).
+import builtins  # noqa: E402
+import io  # noqa: E402
+
+_open = builtins.open
+
+
+class _Flash(io.IOBase):
+    # A stream (io.IOBase) so json.dump and friends accept it.
+    def __init__(self, f):
+        self._f = f
+
+    def readinto(self, buf):
+        return self._f.readinto(buf)
+
+    def ioctl(self, req, arg):
+        if req == 4:  # MP_STREAM_CLOSE
+            self._f.close()
+        return 0
+
+    def write(self, b):
+        if simworld.fault("power_cut_on_write"):
+            simworld.writes_left -= 1
+            if simworld.writes_left <= 0:
+                self._f.write(b[: len(b) // 2])
+                self._f.flush()
+                simworld.power_cut("brownout", 1)
+        return self._f.write(b)
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self._f.close()
+
+    def __iter__(self):
+        return iter(self._f)
+
+
+def _flash_open(path, mode="r", *a):
+    f = _open(path, mode, *a)
+    return _Flash(f) if ("w" in mode or "a" in mode or "+" in mode) else f
+
+
+builtins.open = _flash_open
 _BUILTIN = set(sys.modules)
 
 _in = sys.stdin.buffer

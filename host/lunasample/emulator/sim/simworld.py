@@ -42,6 +42,7 @@ enc_src = {}  # pin number (phase A) -> callable returning count
 plants = []  # objects with step(dt_us) and optional snapshot()/restore(d)
 faults = {}  # name -> value (0/absent = off)
 wdt_deadline = -1
+writes_left = 0  # flash writes until a "power_cut_on_write" cut
 reset_cause = 1  # machine.PWRON_RESET
 config = {}
 
@@ -274,8 +275,11 @@ def plant_param(name, default):
 
 
 def _handle(msg):
+    global writes_left
     op = msg.get("op")
     if op == "fault":
+        if msg["name"] == "power_cut_on_write":
+            writes_left = int(msg.get("value", 1))
         if msg.get("value", 1):
             faults[msg["name"]] = msg.get("value", 1)
         elif msg["name"] in faults:

@@ -1,0 +1,487 @@
+# Scoop arm: three stepper joints (j1 yaw, j2 shoulder, j3 elbow) with home
+# switches, trapezoidal moves between named poses in a collision-free order
+# (j2 lifts above the deck before j1 slews), a scoop servo, and scoop/dump
+# sequences. Stall: arm current high while stepping, or a home switch that
+# stays closed after its joint was driven away from it.
+import time
+
+import machine
+from micropython import const
+
+from sampler import proto
+from sampler import safety as S
+from sampler.comms import ACCEPTED, CmdError
+from sampler.drill import J_ABORT, J_NONE, J_OK, J_RUN, abort_reply, chain_stop, check_ready
+from sampler.motor import Servo, Stepper
+
+MDEG_PER_STEP = const(100)
+_ISENSE_FS_MA = const(5000)
+_KEEP = const(-(1 << 28))  # "leave this joint where it is" in a move
+_J2_SAFE = const(30000)  # mdeg: j2 at or above this clears the deck
+_DECK_J1 = const(45000)  # mdeg: yaw below this is over the lander deck
+_HOME_DPS = const(20)
+_BACKOUT = const(30)  # steps a closed home switch is left by before approaching
+_SW_FAR = const(20)  # steps from the trip point where a closed switch is wrong
+_SW_TICKS = const(20)
+_STALL_TICKS = const(30)
+_SERVO_MS = const(600)
+OPEN = const(0)
+CLOSED = const(90)
+DUMPED = const(180)
+
+OP_MOVE = const(1)  # j1, j2, j3 targets in steps (or _KEEP)
+OP_SERVO = const(2)  # angle
+OP_WAIT = const(3)  # ms
+OP_HOME = const(4)  # joint index
+
+# Arm states (telemetry "as").
+A_IDLE = const(0)
+A_HOMING = const(1)
+A_MOVING = const(2)
+A_SCOOP = const(3)
+A_DUMP = const(4)
+
+N_SITES = const(8)
+POSES = {
+    "stow": (0, 40000, 150000),
+    "container": (-60000, 60000, 120000),
+    "dump": (-60000, 45000, 100000),
+}
+_SITE_J2_ABOVE = const(5000)
+_SITE_J2_DIG = const(-30000)
+_DRAG = const(10000)
+
+
+def site_pose(n):
+    """Pose above surface site n (mdeg): two rows of four, outboard of the deck."""
+    return (75000 + (n % 4) * 30000, _SITE_J2_ABOVE, 50000 if n < 4 else 90000)
+
+
+class _Axis:
+    def __init__(self, step_pin, dir_pin, home_pin, lim, home_hi):
+        self.st = Stepper(step_pin, dir_pin)
+        self.sw = machine.Pin(home_pin, machine.Pin.IN)
+        self.lo = lim[0] // MDEG_PER_STEP
+        self.hi = lim[1] // MDEG_PER_STEP
+        self.trip = self.hi if home_hi else self.lo
+        self.hdir = 1 if home_hi else -1
+        self.pq = 0  # commanded position, steps Q16
+        self.vq = 0  # steps per tick Q16
+        self.tq = 0
+
+    def hold(self):
+        self.pq = self.st.pos << 16
+        self.tq = self.pq
+        self.vq = 0
+
+    def run(self, a, vm):
+        # One tick of an online trapezoid toward tq, then the step pulses
+        # that bring the motor to the commanded position.
+        p = self.pq
+        v = self.vq
+        d = self.tq - p
+        av = v if v >= 0 else -v
+        n = av // a
+        s = (av * (n + 1)) >> 1  # distance needed to stop from |v|
+        if d > 0:
+            if v < 0 or d > s:
+                v += a
+                if v > vm:
+                    v = vm
+            else:
+                v -= a
+                if v < a:
+                    v = a
+            p += v
+            if p >= self.tq:
+                p = self.tq
+                v = 0
+        elif d < 0:
+            if v > 0 or -d > s:
+                v -= a
+                if v < -vm:
+                    v = -vm
+            else:
+                v += a
+                if v > -a:
+                    v = -a
+            p += v
+            if p <= self.tq:
+                p = self.tq
+                v = 0
+        else:
+            v = 0
+        self.pq = p
+        self.vq = v
+        want = (p + 32768) >> 16
+        st = self.st
+        if st.pos < want:
+            st.pulse(1)
+        elif st.pos > want:
+            st.pulse(-1)
+
+
+class Arm:
+    def __init__(self, ctx):
+        self._ctx = ctx
+        self._saf = ctx.safety
+        b = ctx.board
+        pins = b["pins"]
+        lim = b["limits"]
+        self._hz = b["loop_hz"]
+        self.lims = (lim.get("j1_mdeg", (-90000, 180000)), lim.get("j2_mdeg", (-45000, 90000)),
+                     lim.get("j3_mdeg", (0, 160000)))
+        self._axes = (
+            _Axis(pins["j1_step"], pins["j1_dir"], pins["j1_home"], self.lims[0], False),
+            _Axis(pins["j2_step"], pins["j2_dir"], pins["j2_home"], self.lims[1], True),
+            _Axis(pins["j3_step"], pins["j3_dir"], pins["j3_home"], self.lims[2], True),
+        )
+        self._servo = Servo(pins["scoop_pwm"])
+        self._adc = machine.ADC(machine.Pin(pins["arm_isense"]))
+        p = ctx.params
+        dps_max = lim.get("arm_dps_max", 60)
+        p.declare("arm_dps", 30, 1, dps_max)
+        p.declare("arm_dps2", 90, 5, 1000)
+        p.declare("arm_stall_ma", 1500, 200, _ISENSE_FS_MA)
+        self.state = A_IDLE
+        self.job = J_NONE
+        self.owner = -1
+        self.homed = 0
+        self.ma = 0
+        self.site = -1
+        self.stop_us = 0
+        self._prog = ()
+        self._pc = 0
+        self._wait = 0
+        self._hj = -1  # joint being homed
+        self._hphase = 0
+        self._hmask = 0  # joints homed so far
+        self._a = 39
+        self._vm = 19660
+        self._vm_run = 19660
+        self._vm_home = 13107
+        self._stall_ma = 1500
+        self._stall_n = 0
+        self._sw_n = 0
+
+    # -- planning (command handlers; may allocate) ----------------------
+    def _load_params(self):
+        g = self._ctx.params.get
+        hz = self._hz
+        # deg/s -> steps per tick, Q16; deg/s^2 -> steps per tick^2, Q16
+        self._vm_run = g("arm_dps") * 10 * 65536 // hz
+        self._vm_home = _HOME_DPS * 10 * 65536 // hz
+        a = g("arm_dps2") * 10 * 65536 // (hz * hz)
+        self._a = a if a > 0 else 1
+        self._stall_ma = g("arm_stall_ma")
+
+    def check_pose(self, pose):
+        """Joint limits and the deck rule; CmdError(out_of_range) if violated."""
+        for i in range(3):
+            lo, hi = self.lims[i]
+            if not lo <= pose[i] <= hi:
+                raise CmdError(proto.E_OUT_OF_RANGE, "j%d=%d outside %d..%d" % (
+                    i + 1, pose[i], lo, hi))
+        if pose[0] < _DECK_J1 and pose[1] < _J2_SAFE:
+            raise CmdError(proto.E_OUT_OF_RANGE, "j2 below deck clearance over the deck")
+
+    def position(self):
+        return [a.st.pos * MDEG_PER_STEP for a in self._axes]
+
+    def _plan_move(self, prog, cur, tgt):
+        # Collision-free order: lift j2 to deck clearance before any slew,
+        # slew j1 with j3 (j2 not below clearance), lower j2 last.
+        s = MDEG_PER_STEP
+        if tgt[0] != cur[0]:
+            if cur[1] < _J2_SAFE:
+                prog += (OP_MOVE, _KEEP, _J2_SAFE // s, _KEEP)
+            mid = tgt[1] if tgt[1] > _J2_SAFE else _J2_SAFE
+            prog += (OP_MOVE, tgt[0] // s, mid // s, tgt[2] // s)
+        prog += (OP_MOVE, tgt[0] // s, tgt[1] // s, tgt[2] // s)
+        cur[0], cur[1], cur[2] = tgt[0], tgt[1], tgt[2]
+
+    def _dump_seq(self, prog, cur):
+        self._plan_move(prog, cur, POSES["container"])
+        self._plan_move(prog, cur, POSES["dump"])
+        prog += (OP_SERVO, DUMPED, OP_WAIT, _SERVO_MS, OP_SERVO, CLOSED)
+        self._plan_move(prog, cur, POSES["container"])
+
+    def plan_scoop(self, n):
+        cur = self.position()
+        prog = []
+        above = site_pose(n)
+        self._plan_move(prog, cur, above)
+        prog += (OP_SERVO, OPEN)
+        self._plan_move(prog, cur, (above[0], _SITE_J2_DIG, above[2]))
+        # Drag the scoop toward the lander through the regolith, then close.
+        self._plan_move(prog, cur, (above[0], _SITE_J2_DIG, above[2] - _DRAG))
+        prog += (OP_SERVO, CLOSED)
+        self._plan_move(prog, cur, (above[0], _SITE_J2_ABOVE, above[2] - _DRAG))
+        self._dump_seq(prog, cur)
+        self._plan_move(prog, cur, POSES["stow"])
+        return prog
+
+    def plan_dump(self):
+        cur = self.position()
+        prog = []
+        self._dump_seq(prog, cur)
+        return prog
+
+    def plan_to(self, pose):
+        prog = []
+        self._plan_move(prog, self.position(), pose)
+        return prog
+
+    def plan_home(self):
+        # Elbow and shoulder first (folding up, away from deck and ground),
+        # then the slew, which the raised j2 makes safe; end stowed.
+        prog = [OP_HOME, 2, OP_HOME, 1, OP_HOME, 0]
+        cur = [a.trip * MDEG_PER_STEP for a in self._axes]
+        self._plan_move(prog, cur, POSES["stow"])
+        return prog
+
+    def start(self, owner, state, prog, site=-1):
+        self._load_params()
+        self._prog = tuple(prog)
+        self._pc = 0
+        self._wait = 0
+        self._hj = -1
+        self._stall_n = 0
+        self._sw_n = 0
+        self.site = site
+        self.owner = owner
+        self.state = state
+        self.job = J_RUN
+        if state == A_HOMING:
+            self.homed = 0
+            self._hmask = 0
+        self._next()
+
+    # -- control step --------------------------------------------------
+    def stop(self):
+        for a in self._axes:
+            a.hold()
+        self._hj = -1
+        self.state = A_IDLE
+        if self.job == J_RUN:
+            self.job = J_ABORT
+        self.stop_us = time.ticks_us()
+
+    def _trip(self, code):
+        self.homed = 0  # positions are no longer trusted
+        self._saf.trip(code)
+
+    def _next(self):
+        # Start program instructions until one that takes time.
+        prog = self._prog
+        while self._pc < len(prog):
+            op = prog[self._pc]
+            if op == OP_MOVE:
+                vm = self._vm_run
+                for i in range(3):
+                    t = prog[self._pc + 1 + i]
+                    ax = self._axes[i]
+                    if t != _KEEP:
+                        # Never beyond the joint limits, whatever the plan says.
+                        if t < ax.lo:
+                            t = ax.lo
+                        elif t > ax.hi:
+                            t = ax.hi
+                        ax.tq = t << 16
+                self._vm = vm
+                self._pc += 4
+                return
+            if op == OP_SERVO:
+                self._servo.set(prog[self._pc + 1])
+                self._wait = _SERVO_MS * self._hz // 1000
+                self._pc += 2
+                return
+            if op == OP_WAIT:
+                self._wait = prog[self._pc + 1] * self._hz // 1000
+                self._pc += 2
+                return
+            if op == OP_HOME:
+                j = prog[self._pc + 1]
+                self._pc += 2
+                ax = self._axes[j]
+                ax.st.pos = 0
+                ax.hold()
+                self._hj = j
+                self._vm = self._vm_home
+                if ax.sw.value():
+                    self._hphase = 1  # on the switch: leave it first
+                    ax.tq = (-ax.hdir * _BACKOUT) << 16
+                else:
+                    self._hphase = 2
+                    ax.tq = (ax.hdir * (ax.hi - ax.lo + 100)) << 16
+                return
+        self.state = A_IDLE
+        self.job = J_OK
+
+    def step(self, now_us):
+        raw = self._adc.read_u16()
+        self.ma += ((raw * _ISENSE_FS_MA >> 16) - self.ma) >> 2
+        if self.state == A_IDLE:
+            return
+        a = self._a
+        vm = self._vm
+        moving = 0
+        for ax in self._axes:
+            if ax.vq or ax.pq != ax.tq:
+                ax.run(a, vm)
+                moving = 1
+        if moving and self.ma > self._stall_ma:
+            self._stall_n += 1
+            if self._stall_n >= _STALL_TICKS:
+                self._trip(S.F_ARM_STALL)
+                return
+        else:
+            self._stall_n = 0
+        hj = self._hj
+        if hj >= 0:
+            self._homing(self._axes[hj], moving)
+            return
+        if self.homed:
+            bad = 0
+            for ax in self._axes:
+                d = ax.st.pos - ax.trip
+                if (d > _SW_FAR or d < -_SW_FAR) and ax.sw.value():
+                    bad = 1
+                if ax.st.pos < ax.lo or ax.st.pos > ax.hi:
+                    self._trip(S.F_JOINT_LIMIT)
+                    return
+            if bad:
+                self._sw_n += 1
+                if self._sw_n >= _SW_TICKS:
+                    # Driven away yet still on the switch: a joint that did
+                    # not move draws stall current; otherwise the switch lies.
+                    if self.ma > (self._stall_ma >> 1):
+                        self._trip(S.F_ARM_STALL)
+                    else:
+                        self._trip(S.F_LIMIT_SWITCH)
+                    return
+            else:
+                self._sw_n = 0
+        if moving:
+            return
+        if self._wait > 0:
+            self._wait -= 1
+            return
+        self._next()
+
+    def _homing(self, ax, moving):
+        closed = ax.sw.value()
+        if self._hphase == 2:
+            if closed:
+                ax.st.pos = ax.trip
+                ax.hold()
+                self._hmask |= 1 << self._hj
+                if self._hmask == 7:
+                    self.homed = 1
+                self._hj = -1
+                self._vm = self._vm_run
+                self._next()
+            elif not moving:
+                self._trip(S.F_LIMIT_SWITCH)  # full travel and the switch never closed
+        elif not moving:
+            if closed:
+                self._trip(S.F_LIMIT_SWITCH)  # left the switch and it stays closed
+            else:
+                self._hphase = 2
+                ax.tq = (ax.st.pos + ax.hdir * (ax.hi - ax.lo + 100)) << 16
+
+    # -- service phase -------------------------------------------------
+    def service(self, now_ms):
+        if self.job < J_OK or self.owner < 0:
+            return
+        seq = self.owner
+        if self.job == J_OK:
+            if self.state == A_IDLE and self.site >= 0:
+                self._ctx.comms.done(seq, (("site", self.site),))
+            else:
+                self._ctx.comms.done(seq, (("pos", "%d/%d/%d" % tuple(self.position())),))
+            self._saf.idle()
+        else:
+            abort_reply(self._ctx, seq)
+        self.job = J_NONE
+        self.owner = -1
+
+    def telemetry(self, out):
+        ax = self._axes
+        out.append(("a1", ax[0].st.pos * MDEG_PER_STEP))
+        out.append(("a2", ax[1].st.pos * MDEG_PER_STEP))
+        out.append(("a3", ax[2].st.pos * MDEG_PER_STEP))
+        out.append(("ah", self.homed))
+        out.append(("as", self.state))
+
+    def fault_active(self):
+        return None  # positions are re-found by HOME after any arm fault
+
+
+def make(ctx):
+    arm = Arm(ctx)
+    saf = ctx.safety
+
+    def ready():
+        check_ready(saf)
+        if not arm.homed:
+            raise CmdError(proto.E_NOT_HOMED, "HOME first")
+
+    def home_cmd(seq, f):
+        check_ready(saf)
+        arm.start(seq, A_HOMING, arm.plan_home())
+        saf.busy()
+        return ACCEPTED
+
+    def move_cmd(seq, f):
+        if "pose" in f:
+            name = f["pose"]
+            if name.isdigit():
+                n = int(name)
+                if n >= N_SITES:
+                    raise CmdError(proto.E_OUT_OF_RANGE, "site 0..%d" % (N_SITES - 1))
+                pose = site_pose(n)
+            elif name in POSES:
+                pose = POSES[name]
+            else:
+                raise CmdError(proto.E_BAD_ARG, "pose: stow, container, dump or a site")
+        else:
+            cur = arm.position()
+            pose = []
+            for i in range(3):
+                k = "j%d" % (i + 1)
+                pose.append(proto.get_int(f, k, -(1 << 29), 1 << 29, cur[i]))
+        arm.check_pose(pose)
+        ready()
+        arm.start(seq, A_MOVING, arm.plan_to(pose))
+        saf.busy()
+        return ACCEPTED
+
+    def scoop_cmd(seq, f):
+        n = proto.get_int(f, "site", 0, N_SITES - 1)
+        ready()
+        arm.start(seq, A_SCOOP, arm.plan_scoop(n), n)
+        saf.busy()
+        return ACCEPTED
+
+    def dump_cmd(seq, f):
+        ready()
+        arm.start(seq, A_DUMP, arm.plan_dump())
+        saf.busy()
+        return ACCEPTED
+
+    def astat_cmd(seq, f):
+        p = arm.position()
+        return (("j1", p[0]), ("j2", p[1]), ("j3", p[2]), ("homed", arm.homed),
+                ("st", arm.state), ("ma", arm.ma), ("scoop", arm._servo.angle),
+                ("stop_us", arm.stop_us))
+
+    com = ctx.comms
+    com.register("HOME", home_cmd)
+    com.register("MOVE", move_cmd)
+    com.register("SCOOP", scoop_cmd)
+    com.register("DUMP", dump_cmd)
+    com.register("ASTAT", astat_cmd)
+    chain_stop(ctx, arm.stop)
+    com.tm_sources.append(arm.telemetry)
+    return arm

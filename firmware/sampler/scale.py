@@ -1,0 +1,175 @@
+# Regolith scale: HX711 under the sample container. Polls the chip every
+# tick (never waits), filters (sampler/filters.py), converts to mg with the
+# two-point calibration (sampler/scale_cal.py: flash file, TARE/CAL/WEIGH/
+# SCALE commands), flags a settled reading, tracks slow zero drift while
+# idle and empty, and keeps per-container accounting toward the target.
+# Split in two modules so each compiles in a small heap.
+import time
+
+from micropython import const
+
+from sampler import filters, hx711
+from sampler import safety as S
+
+GAIN = const(128)
+_STUCK_N = const(50)  # identical 24-bit readings in a row: noise makes this impossible
+_SAT_HI = const(0x7FFFFF)
+_SAT_LO = const(-0x800000)
+
+
+class Scale:
+    def __init__(self, ctx):
+        self._ctx = ctx
+        self._saf = ctx.safety
+        p = ctx.params
+        p.declare("sc_med", 5, 1, 9)  # median window, readings
+        p.declare("sc_avg", 16, 1, 32)  # moving-average window, medians
+        p.declare("sc_band_mg", 500, 1, 100000)  # settled: output spread within
+        p.declare("sc_step_mg", 5000, 0, 1000000)  # load change restarting the average
+        p.declare("sc_ztrk_mg", 1000, 0, 10000)  # zero tracking while idle and within
+        p.declare("sc_tmo_ms", 1000, 100, 10000)  # no conversion for this long: fault
+        p.declare("sc_target_mg", 2000000, 0, 100000000)  # sample mass target
+        self.drv, self.drv_name = hx711.make(ctx.board, GAIN)
+        self.mass_mg = 0
+        self.settled = False
+        self.total_mg = 0
+        self.raw = 0
+        self.zero = 0
+        self.k = 0  # mg per count, Q24; 0 = not calibrated
+        self.calibrated = False
+        self.f = None
+        self._cfg = None
+        self._tmo_us = 1000000
+        self._ztrk = 0
+        self._t_last = time.ticks_us()
+        self.timed_out = False
+        self.stuck = False
+        self.timeouts = 0
+        self._same = 0
+        self.per_us = 0
+        self.in_sample = False
+        self._base_mg = 0
+        self._target_sent = False
+        self.cal = None
+
+    def refresh(self):
+        # Parameters may change at any time (PARAM) and are loaded after
+        # make(): re-read them here, outside the control step.
+        p = self._ctx.params
+        cfg = (p.get("sc_med"), p.get("sc_avg"), p.get("sc_band_mg"), p.get("sc_step_mg"),
+               p.get("sc_ztrk_mg"), p.get("sc_tmo_ms"), self.k)
+        if cfg == self._cfg:
+            return
+        k = self.k
+        band = filters.counts_for_mg(cfg[2], k) if k else cfg[2]
+        step = (filters.counts_for_mg(cfg[3], k) if k else cfg[3]) if cfg[3] else 0
+        f = self.f
+        if f is None or f.n_med != cfg[0] or f.n_avg != cfg[1]:
+            self.f = filters.MassFilter(cfg[0], cfg[1], step, band)
+        else:
+            f.band = band
+            f.step = step
+        self._ztrk = filters.counts_for_mg(cfg[4], k) if cfg[4] and k else 0
+        self._tmo_us = cfg[5] * 1000
+        self._cfg = cfg
+
+    # -- control step (allocation-free) ------------------------------------
+    def step(self, now_us):
+        drv = self.drv
+        if not drv.poll():
+            if drv.powered and time.ticks_diff(now_us, self._t_last) > self._tmo_us:
+                if not self.timed_out:
+                    self.timed_out = True
+                    self.timeouts += 1
+                    self._saf.trip(S.F_SCALE_TIMEOUT)
+            return
+        dt = time.ticks_diff(now_us, self._t_last)
+        self.per_us = dt if self.per_us == 0 else self.per_us + ((dt - self.per_us) >> 3)
+        self._t_last = now_us
+        self.timed_out = False
+        x = drv.raw
+        if x == self.raw:
+            self._same += 1
+            if self._same == _STUCK_N:
+                self.stuck = True
+                self._saf.trip(S.F_SCALE_STUCK)
+        else:
+            self._same = 0
+            self.stuck = False
+        self.raw = x
+        if not drv.valid or x == _SAT_HI or x == _SAT_LO:
+            return  # settling after a gain change, or a saturated (broken) bridge
+        f = self.f
+        v = f.push(x)
+        self.settled = f.settled
+        if self.k:
+            d = v - self.zero
+            z = self._ztrk
+            if (z and f.settled and not self.in_sample and -z <= d <= z and d
+                    and self._saf.state != S.BUSY):
+                # Follow slow drift of the empty scale, one count per reading:
+                # far slower than any sample arriving.
+                self.zero += 1 if d > 0 else -1
+                d = v - self.zero
+            self.mass_mg = filters.mg_from_counts(d, self.k)
+
+    def powered(self, on):
+        if on and not self.drv.powered:
+            self._t_last = time.ticks_us()  # the timeout counts from the wake-up
+            self.drv.power_up()
+        elif not on:
+            self.drv.power_down()
+
+    def fault_active(self):
+        if self.timed_out:
+            return "scale: hx711 not responding"
+        if self.stuck:
+            return "scale: hx711 reading stuck"
+        if self._saf.fault == S.F_CALIBRATION and not self.calibrated:
+            return "scale: not calibrated (CAL point=0 then point=1)"
+        return None
+
+    # -- accounting (campaign interface) ----------------------------------
+    def begin_sample(self):
+        """Start filling the container: remember the present mass. False, and
+        a calibration fault, when the scale cannot weigh."""
+        if not self.calibrated:
+            self._saf.trip(S.F_CALIBRATION)
+            return False
+        self.in_sample = True
+        self._base_mg = self.mass_mg
+        return True
+
+    def end_sample(self):
+        """Mass added since begin_sample(), in mg; added to total_mg."""
+        if not self.in_sample:
+            return 0
+        self.in_sample = False
+        got = self.mass_mg - self._base_mg
+        self.total_mg += got
+        tgt = self._ctx.params.get("sc_target_mg")
+        if tgt and self.total_mg >= tgt and not self._target_sent:
+            self._target_sent = True
+            self._ctx.comms.event((("kind", "target"), ("total_mg", self.total_mg),
+                                   ("target_mg", tgt)))
+        return got
+
+    def service(self, now_ms):
+        self.refresh()
+        self.cal.service(now_ms)
+
+    def tm(self, out):
+        out.append(("mass", self.mass_mg))
+        out.append(("mstl", 1 if self.settled else 0))
+        out.append(("mraw", self.raw))
+        out.append(("mcal", 1 if self.calibrated else 0))
+
+
+def make(ctx):
+    from sampler import scale_cal
+
+    s = Scale(ctx)
+    s.cal = scale_cal.Cal(s, ctx)
+    s.refresh()
+    ctx.comms.tm_sources.append(s.tm)
+    return s

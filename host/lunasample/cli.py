@@ -1,0 +1,71 @@
+"""`lunasample`: the command line. One module per subcommand in lunasample.commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lunasample import __version__
+from lunasample.commands import (
+    emulate_cmd,
+    flash_cmd,
+    mission_cmd,
+    monitor_cmd,
+    ports_cmd,
+    status_cmd,
+)
+from lunasample.errors import UserError
+
+COMMANDS = (mission_cmd, emulate_cmd, monitor_cmd, status_cmd, flash_cmd, ports_cmd)
+
+DESCRIPTION = """\
+Lunar sample-return sampling controller, after Chang'e-5/6.
+
+The board (RP2040 or ESP32, or an emulated one running the same firmware in
+the MicroPython unix port) drills a core, scoops regolith and weighs it; this
+host simulates the rest of the mission and commands the board over serial.
+Without --port every command runs on an emulated board."""
+
+EPILOG = """\
+examples:
+  lunasample mission                      full mission, emulated board, report in ./mission-out/
+  lunasample mission --port /dev/ttyACM0  the same, sampling on a real board
+  lunasample emulate --speed 10           an emulated board for other tools (mpremote, monitor)
+  lunasample monitor --port socket://127.0.0.1:PORT
+  lunasample flash --port /dev/ttyACM0 --board rpi_pico
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    p = argparse.ArgumentParser(
+        prog="lunasample", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"lunasample {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for mod in COMMANDS:
+        mod.add_parser(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run one subcommand; user errors print one line and exit 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except UserError as e:
+        print(f"lunasample {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"lunasample {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

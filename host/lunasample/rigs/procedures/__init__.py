@@ -1,0 +1,1 @@
+"""Bench procedures, one module each (discovered by lunasample.rigs.registry)."""

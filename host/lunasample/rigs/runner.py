@@ -1,0 +1,149 @@
+"""Run one procedure on a rig: the real board on --port, or the rig's board emulated.
+
+Safety on a real rig: a procedure that moves anything asks for confirmation
+(unless `yes`), every run starts from SAFE (STOP / DISARM, RESET a fault whose
+cause is gone, refuse to start when it persists, saying why), and Ctrl-C sends
+ESTOP before anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from lunasample.errors import UserError
+from lunasample.link.client import CommandRejected, Link, LinkError
+from lunasample.rigs import results
+from lunasample.rigs.procedure import BASE_TM_HZ, ProcedureFailed, Result, RigContext
+from lunasample.rigs.registry import Procedure
+from lunasample.rigs.schema import Rig
+from lunasample.session import open_session
+
+
+@dataclass
+class Outcome:
+    """How a run ended and where its results are."""
+
+    path: Path
+    passed: bool
+    reason: str | None
+    checks: list[results.Check]
+    result: Result
+
+
+def emulator_kwargs(rig: Rig) -> dict[str, Any]:
+    """EmulatedBoard arguments that make the emulated plant look like the rig."""
+    plant: dict[str, Any] = {"cell_cap_g": float(rig.loadcell["capacity_g"])}
+    if "tare_g" in rig.container:
+        plant["tare_g"] = float(rig.container["tare_g"])
+    if "rate_sps" in rig.loadcell:
+        plant["hx711_sps"] = rig.loadcell["rate_sps"]
+    plant.update(rig.emulator.get("plant", {}))
+    return {"seed": int(rig.emulator.get("seed", 0)), "plant": plant,
+            "faults": dict(rig.emulator.get("faults", {}))}
+
+
+def start_safe(link: Link) -> None:
+    """Bring the board to SAFE before a run; refuse (UserError) when it cannot be."""
+    st = link.command("STATUS").fields
+    state = st.get("st")
+    if state == "FAULT":
+        try:
+            link.command("RESET")
+        except CommandRejected as e:
+            raise UserError(f"board is in FAULT ({st.get('flt', '?')}) and the cause persists "
+                            f"({e.text}): clear it, then run again") from None
+    elif state == "BUSY":
+        with contextlib.suppress(CommandRejected):
+            link.command("STOP")
+    if link.command("STATUS").fields.get("st") != "SAFE":
+        link.command("DISARM")
+
+
+def _finish_safe(link: Link, moves: bool) -> None:
+    # Leave the rig still and disarmed, whatever happened; best effort.
+    with contextlib.suppress(UserError):
+        if moves:
+            with contextlib.suppress(CommandRejected):
+                link.command("STOP")
+            with contextlib.suppress(CommandRejected):
+                link.command("DISARM")
+        link.command("TMRATE", hz=0)
+
+
+def _estop(link: Link) -> None:
+    with contextlib.suppress(Exception):
+        link.command("ESTOP")
+
+
+def run_procedure(rig: Rig, proc: Procedure, *, port: str | None = None, yes: bool = False,
+                  out_dir: Path = Path("rig-results"), speed: float | None = None,
+                  log: Path | None = None, console: Console | None = None,
+                  ask: Callable[[str], str] = input) -> Outcome:
+    """Run `proc` on `rig` and write its results folder; see the module docstring."""
+    con = console or Console()
+    settings = rig.settings_for(proc)
+    if speed is None:
+        speed = float(rig.emulator.get("speed", 0.0))
+    args = argparse.Namespace(port=port, board=rig.board_name, speed=speed, log=log)
+    board_kw = {} if port else emulator_kwargs(rig)
+    started = datetime.now()
+    with open_session(args, **board_kw) as s:
+        hello = s.link.hello
+        assert hello is not None
+        if port and hello.board != rig.board["name"]:
+            raise UserError(f"rig {rig.name} is built on board {rig.board['name']}, but the "
+                            f"board on {port} says it is {hello.board}")
+        if port and proc.moves and not yes:
+            con.print(f"[bold yellow]{proc.name} moves the rig's motors on {port}.[/] "
+                      "Keep hands clear; the e-stop must be within reach.")
+            if ask("type yes to start: ").strip().lower() != "yes":
+                raise UserError("not confirmed: nothing was moved")
+        start_safe(s.link)
+        s.link.command("TMRATE", hz=BASE_TM_HZ)
+        reason: str | None = None
+        result = Result()
+        with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                      TimeElapsedColumn(), console=con, transient=True) as bar:
+            task = bar.add_task(proc.name, total=1.0)
+
+            def progress(what: str, done: float, total: float) -> None:
+                bar.update(task, description=f"{proc.name}: {what}",
+                           completed=done / total if total else 0.0)
+
+            def operator(text: str) -> None:
+                bar.stop()
+                try:
+                    ask(f"{text} ")
+                finally:
+                    bar.start()
+
+            ctx = RigContext(s, rig, proc.name, settings, progress, operator)
+            try:
+                result = proc.run(ctx)
+            except KeyboardInterrupt:
+                _estop(s.link)
+                con.print("[bold red]interrupted: ESTOP sent[/]")
+                raise
+            except (ProcedureFailed, CommandRejected, LinkError) as e:
+                reason = str(e)
+            except Exception:
+                _finish_safe(s.link, proc.moves)  # a bug must not leave the rig moving
+                raise
+            _finish_safe(s.link, proc.moves)
+        meta = {"rig": rig.name, "procedure": proc.name, "title": proc.title,
+                "board": hello.board, "firmware": hello.firmware, "where": s.where,
+                "emulated": s.emulator is not None, "rig_file": str(rig.path),
+                "settings": settings}
+    checks = results.evaluate(result, settings, list(proc.limits))
+    path = results.write(out_dir, started, meta, result, checks, reason)
+    passed = reason is None and all(c.passed is not False for c in checks)
+    return Outcome(path, passed, reason, checks, result)
