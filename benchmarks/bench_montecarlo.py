@@ -19,10 +19,11 @@ from contextlib import contextmanager
 from unittest import mock
 
 import numpy as np
+from scipy.integrate import solve_ivp
+
 from lunasample.mission import ascent, descent, montecarlo, reentry
 from lunasample.mission.integrate import Integration
 from lunasample.mission.params import MissionParams, load_params
-from scipy.integrate import solve_ivp
 
 
 def solve_ivp_integrator(

@@ -6,6 +6,7 @@
 import time
 
 import machine
+import micropython
 from micropython import const
 
 from sampler import proto
@@ -22,8 +23,9 @@ _DECK_J1 = const(45000)  # mdeg: yaw below this is over the lander deck
 _HOME_DPS = const(20)
 _BACKOUT = const(30)  # steps a closed home switch is left by before approaching
 _SW_FAR = const(20)  # steps from the trip point where a closed switch is wrong
-_SW_TICKS = const(20)
-_STALL_TICKS = const(30)
+_SUP_DIV = const(4)  # supervision every 4th tick (4 ms at 1 kHz)
+_SW_N = const(5)  # supervision periods a wrongly closed switch is tolerated
+_STALL_N = const(8)  # supervision periods of stall current
 _SERVO_MS = const(600)
 OPEN = const(0)
 CLOSED = const(90)
@@ -74,6 +76,7 @@ class _Axis:
         self.tq = self.pq
         self.vq = 0
 
+    @micropython.native
     def run(self, a, vm):
         # One tick of an online trapezoid toward tq, then the step pulses
         # that bring the motor to the commanded position.
@@ -163,6 +166,7 @@ class Arm:
         self._stall_ma = 1500
         self._stall_n = 0
         self._sw_n = 0
+        self._sup = 1
 
     # -- planning (command handlers; may allocate) ----------------------
     def _load_params(self):
@@ -319,8 +323,6 @@ class Arm:
         self.job = J_OK
 
     def step(self, now_us):
-        raw = self._adc.read_u16()
-        self.ma += ((raw * _ISENSE_FS_MA >> 16) - self.ma) >> 2
         if self.state == A_IDLE:
             return
         a = self._a
@@ -330,44 +332,54 @@ class Arm:
             if ax.vq or ax.pq != ax.tq:
                 ax.run(a, vm)
                 moving = 1
-        if moving and self.ma > self._stall_ma:
-            self._stall_n += 1
-            if self._stall_n >= _STALL_TICKS:
-                self._trip(S.F_ARM_STALL)
-                return
-        else:
-            self._stall_n = 0
         hj = self._hj
         if hj >= 0:
             self._homing(self._axes[hj], moving)
-            return
-        if self.homed:
-            bad = 0
-            for ax in self._axes:
-                d = ax.st.pos - ax.trip
-                if (d > _SW_FAR or d < -_SW_FAR) and ax.sw.value():
-                    bad = 1
-                if ax.st.pos < ax.lo or ax.st.pos > ax.hi:
-                    self._trip(S.F_JOINT_LIMIT)
+        else:
+            self._sup -= 1
+            if self._sup <= 0:
+                self._sup = _SUP_DIV
+                if self._supervise(moving):
                     return
-            if bad:
-                self._sw_n += 1
-                if self._sw_n >= _SW_TICKS:
-                    # Driven away yet still on the switch: a joint that did
-                    # not move draws stall current; otherwise the switch lies.
-                    if self.ma > (self._stall_ma >> 1):
-                        self._trip(S.F_ARM_STALL)
-                    else:
-                        self._trip(S.F_LIMIT_SWITCH)
-                    return
-            else:
-                self._sw_n = 0
-        if moving:
+        if hj >= 0 or moving:
             return
         if self._wait > 0:
             self._wait -= 1
             return
         self._next()
+
+    def _supervise(self, moving):
+        # Every _SUP_DIV ticks: current, limits and home switches. True if tripped.
+        raw = self._adc.read_u16()
+        self.ma += ((raw * _ISENSE_FS_MA >> 16) - self.ma) >> 1
+        if moving and self.ma > self._stall_ma:
+            self._stall_n += 1
+            if self._stall_n >= _STALL_N:
+                self._trip(S.F_ARM_STALL)
+                return True
+        else:
+            self._stall_n = 0
+        if not self.homed:
+            return False
+        bad = 0
+        for ax in self._axes:
+            pos = ax.st.pos
+            if pos < ax.lo or pos > ax.hi:
+                self._trip(S.F_JOINT_LIMIT)
+                return True
+            d = pos - ax.trip
+            if (d > _SW_FAR or d < -_SW_FAR) and ax.sw.value():
+                bad = 1
+        if not bad:
+            self._sw_n = 0
+            return False
+        self._sw_n += 1
+        if self._sw_n < _SW_N:
+            return False
+        # Driven away yet still on the switch: a joint that did not move
+        # draws stall current; otherwise the switch itself is wrong.
+        self._trip(S.F_ARM_STALL if self.ma > (self._stall_ma >> 1) else S.F_LIMIT_SWITCH)
+        return True
 
     def _homing(self, ax, moving):
         closed = ax.sw.value()
@@ -473,7 +485,7 @@ def make(ctx):
     def astat_cmd(seq, f):
         p = arm.position()
         return (("j1", p[0]), ("j2", p[1]), ("j3", p[2]), ("homed", arm.homed),
-                ("st", arm.state), ("ma", arm.ma), ("scoop", arm._servo.angle),
+                ("as", arm.state), ("ma", arm.ma), ("scoop", arm._servo.angle),
                 ("stop_us", arm.stop_us))
 
     com = ctx.comms

@@ -5,6 +5,7 @@
 import time
 
 import machine
+import micropython
 from micropython import const
 
 from sampler import proto
@@ -177,8 +178,6 @@ class Drill:
         self.stop_us = time.ticks_us()
 
     def step(self, now_us):
-        raw = self._adc.read_u16()
-        self.ma += ((raw * _ISENSE_FS_MA >> 16) - self.ma) >> 2
         if self.phase == P_IDLE:
             return
         if self._feed_rate:
@@ -188,6 +187,7 @@ class Drill:
             self._div = self._pid_div
             self._control()
 
+    @micropython.native
     def _feed_tick(self):
         acc = self._acc + self._feed_rate
         hz = self._hz
@@ -261,7 +261,9 @@ class Drill:
         self._last = c
         rpm10 = (d * self._kq) >> 8
         self.rpm10 = rpm10
-        ma = self.ma
+        raw = self._adc.read_u16()
+        ma = self.ma + (((raw * _ISENSE_FS_MA >> 16) - self.ma) >> 1)
+        self.ma = ma
         # Current (torque) limit: shrink the duty ceiling while over the limit.
         cap = self._cap
         if ma > self._imax:

@@ -17,8 +17,6 @@ import time
 from micropython import const
 
 from sampler import proto
-from sampler import safety as S
-from sampler.comms import CmdError
 
 _FILE = "journal.dat"
 _TMP = "journal.tmp"
@@ -26,7 +24,6 @@ REC = const(80)
 _SEP = const(124)  # '|'
 _NL = const(10)
 _KIND = {"core": "C", "scoop": "S", "manual": "M"}
-_MAX_WIRE = const(160)  # record text per JGET reply: the ACK stays within proto.MAX_FRAME
 F_SETTLED = const(1)  # flags: the mass was a settled reading
 F_NOCAL = const(2)  # the scale was not calibrated
 F_MANUAL = const(4)  # entered with JADD, not by the sampling sequence
@@ -86,8 +83,8 @@ class Journal:
         self.base = 0  # numbers up to base were cleared
         self.mass_mg = 0  # sum of the recorded masses
         self.dropped = 0  # damaged records dropped at boot
-        self._slots = 0  # records in the file, marker included
-        self._buf = bytearray(REC)
+        self.slots = 0  # records in the file, marker included
+        self.buf = bytearray(REC)
         self._ev = False  # report dropped records once the link runs
         self._scan()
 
@@ -98,7 +95,7 @@ class Journal:
             return
         with f:
             good, bad = self._walk(f, None)
-        self._slots = good
+        self.slots = good
         if bad:
             self.dropped = bad
             self._ev = True
@@ -111,7 +108,7 @@ class Journal:
         # Good records of f in order (numbers ascending): noted, or copied to
         # dst. On damage, resync at the next newline: it ends either a torn
         # record or a good one shifted by stray bytes. Returns (good, bad).
-        buf = self._buf
+        buf = self.buf
         o = 0
         prev = -1
         bad_at = -1
@@ -189,7 +186,7 @@ class Journal:
         rec = self._record(n, k, _word(site, "site"), depth_mm, mass_mg, flags, seq,
                            _sid(self._ctx.comms.sid))
         self._write(rec, "ab")
-        self._slots += 1
+        self.slots += 1
         self._note((n, k, mass_mg))
         return n
 
@@ -205,42 +202,7 @@ class Journal:
         self.first = 0
         self.last = 0
         self.mass_mg = 0
-        self._slots = 1
-
-    def _slot_no(self, f, i):
-        f.seek(i * REC)
-        f.readinto(self._buf)
-        r = parse(self._buf)
-        return r[0] if r else -1
-
-    def read_from(self, n, limit=_MAX_WIRE):
-        """Record texts with number >= n, oldest first, at most `limit` chars joined."""
-        out = []
-        if not self.count or n > self.last:
-            return out
-        with open(_FILE, "rb") as f:
-            lo = 0
-            hi = self._slots
-            while lo < hi:  # first slot whose number is >= n (numbers ascend)
-                mid = (lo + hi) // 2
-                if self._slot_no(f, mid) < n:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            size = 0
-            f.seek(lo * REC)
-            while lo < self._slots:
-                if f.readinto(self._buf) != REC:
-                    break
-                lo += 1
-                r = parse(self._buf)
-                if r is None or r[1] == "X":
-                    continue
-                size += len(r[3]) + 1
-                if size > limit and out:
-                    break
-                out.append(r[3])
-        return out
+        self.slots = 1
 
     def service(self, now_ms):
         if self._ev:
@@ -248,63 +210,14 @@ class Journal:
             self._ctx.comms.event((("kind", "journal"), ("dropped", self.dropped),
                                    ("n", self.count), ("last", self.last)))
 
-    # -- commands ----------------------------------------------------------
-    def cmd_jlen(self, seq, f):
-        return (("n", self.count), ("first", self.first), ("last", self.last),
-                ("mass_mg", self.mass_mg), ("dropped", self.dropped))
-
-    def cmd_jget(self, seq, f):
-        n = proto.get_int(f, "from", 0, 1 << 30, 1)
-        try:
-            recs = self.read_from(n)
-        except OSError:
-            raise CmdError(proto.E_STORAGE, "cannot read journal")
-        return (("r", "/".join(recs)),)
-
-    def cmd_jclear(self, seq, f):
-        if proto.get_int(f, "confirm", 0, 1, 0) != 1:
-            raise CmdError(proto.E_BAD_ARG, "JCLEAR needs confirm=1")
-        if self._ctx.safety.state == S.BUSY:
-            raise CmdError(proto.E_BUSY, "busy")
-        try:
-            self.clear()
-        except OSError:
-            raise CmdError(proto.E_STORAGE, "cannot clear journal")
-        return (("n", 0), ("base", self.base))
-
-    def cmd_jadd(self, seq, f):
-        # A sample handled outside the sampling sequence (rig procedures,
-        # manual operations), recorded like any other.
-        kind = f.get("kind", "manual")
-        site = f.get("site", "-")
-        depth = proto.get_int(f, "depth", 0, 99999, 0)
-        flags = F_MANUAL
-        sc = self._ctx.sub.get("scale")
-        if "mass" in f:
-            mass = proto.get_int(f, "mass", -9999999, 99999999)
-        elif sc is not None and sc.calibrated:
-            mass = sc.mass_mg
-            flags |= F_SETTLED if sc.settled else 0
-        else:
-            raise CmdError(proto.E_BAD_STATE, "no mass: give mass= or calibrate the scale")
-        try:
-            n = self.append(kind, site, depth, mass, seq, flags)
-        except ValueError as e:
-            raise CmdError(proto.E_BAD_ARG, str(e))
-        except OSError:
-            raise CmdError(proto.E_STORAGE, "journal write failed")
-        return (("n", n), ("mass_mg", mass))
-
 
 def make(ctx):
+    from sampler import journal_cmds
+
     j = Journal(ctx)
     sc = ctx.sub.get("scale")
     if sc is not None:
         # The running total survives a reboot: it is what the journal holds.
         sc.total_mg = j.mass_mg
-    com = ctx.comms
-    com.register("JLEN", j.cmd_jlen)
-    com.register("JGET", j.cmd_jget)
-    com.register("JCLEAR", j.cmd_jclear)
-    com.register("JADD", j.cmd_jadd)
+    journal_cmds.register(j, ctx)
     return j

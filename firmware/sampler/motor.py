@@ -1,6 +1,7 @@
 # Actuators: a DC motor on PWM + direction pin, a step/direction stepper,
 # and an RC servo. All set-calls are allocation-free (control step).
 import machine
+import micropython
 from micropython import const
 
 _PWM_HZ = const(20000)
@@ -31,6 +32,7 @@ class Stepper:
         self._d = 1
         self.pos = 0  # steps
 
+    @micropython.native
     def pulse(self, d):
         """One step in direction d (+1/-1)."""
         if d != self._d:

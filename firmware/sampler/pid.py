@@ -2,6 +2,7 @@
 # integration plus a clamped integrator as anti-windup. Allocation-free.
 # Every product stays below 2^30 so it is a small int on 32-bit ports:
 # gains <= 16383 and errors clamped to +-16383 keep each term < 2^28.
+import micropython
 from micropython import const
 
 _EMAX = const(16383)
@@ -23,6 +24,7 @@ class PID:
         self.prev = 0
         self.out = 0
 
+    @micropython.native
     def update(self, err, lim):
         """One update; output clamped to +-lim (lim <= out_max)."""
         if err > _EMAX:

@@ -10,14 +10,18 @@ from lunasample import __version__
 from lunasample.commands import (
     emulate_cmd,
     flash_cmd,
+    journal_cmd,
     mission_cmd,
     monitor_cmd,
+    montecarlo_cmd,
     ports_cmd,
+    rig_cmd,
     status_cmd,
 )
 from lunasample.errors import UserError
 
-COMMANDS = (mission_cmd, emulate_cmd, monitor_cmd, status_cmd, flash_cmd, ports_cmd)
+COMMANDS = (mission_cmd, montecarlo_cmd, emulate_cmd, monitor_cmd, status_cmd, journal_cmd,
+            rig_cmd, flash_cmd, ports_cmd)
 
 DESCRIPTION = """\
 Lunar sample-return sampling controller, after Chang'e-5/6.
@@ -46,7 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"lunasample {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for mod in COMMANDS:
+        before = set(sub.choices)
         mod.add_parser(sub)
+        for name in set(sub.choices) - before:
+            sub.choices[name].set_defaults(run=mod.run)
     return p
 
 

@@ -5,6 +5,7 @@ and the real plant models answering on the pin bus."""
 from __future__ import annotations
 
 from lunasample import paths
+
 from tests.conftest import run_micropython
 
 SCRIPT = r"""
@@ -81,7 +82,7 @@ def test_drill_and_arm_steps_do_not_allocate() -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     words = r.stdout.split()
     assert words[0] == "OK", r.stdout
-    steps, rock, jams, fault, delivered = int(words[1]), words[2], int(words[3]), words[4], words[5]
-    assert steps > 20000
-    assert rock == "1" and jams >= 4  # the drill met the rock layer: jam/back-off paths ran
+    steps, rock, jams, fault, delivered = words[1:6]
+    assert int(steps) > 20000
+    assert rock == "1" and int(jams) >= 4  # the drill met the rock layer: jam/back-off paths ran
     assert fault == "arm_stall" and delivered == "True"

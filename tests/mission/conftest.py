@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from lunasample.mission.params import MissionParams, load_params
 
 

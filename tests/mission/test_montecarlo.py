@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from lunasample.commands import montecarlo_cmd
 from lunasample.errors import UserError
 from lunasample.mission import montecarlo as mc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from lunasample.errors import UserError
 from lunasample.mission.params import DEFAULT_PARAMS, ParamsError, load_params
 

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.integrate import solve_ivp
+
 from lunasample.mission import ascent, cw, descent, draws, reentry, rvd, tei, transfer
 from lunasample.mission.orbits import (
     apsides,
@@ -18,7 +20,6 @@ from lunasample.mission.orbits import (
     vis_viva,
 )
 from lunasample.mission.rocket import delta_v, propellant_for
-from scipy.integrate import solve_ivp
 
 MU_MOON = 4902.8
 R_MOON = 1737.4

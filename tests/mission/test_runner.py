@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
+
 from lunasample.mission.flight import PHASES
 from lunasample.mission.outcome import FAIL, NOT_FLOWN, PASS
 from lunasample.mission.params import load_params

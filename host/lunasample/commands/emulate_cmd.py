@@ -13,7 +13,7 @@ from lunasample.errors import UserError
 
 HELP_LINES = """\
 commands on stdin:
-  fault NAME [VALUE]   inject a fault (VALUE 0 clears); e.g. fault drill_jam, fault serial_noise 0.01
+  fault NAME [VALUE]   inject a fault (VALUE 0 clears): fault drill_jam, fault serial_noise 0.01
   plant NAME VALUE     change a plant parameter, e.g. plant rock_depth_mm 500
   power-cut            cut power; the board boots again from its flash
   speed X              change the speed factor (0 = as fast as possible)

@@ -58,8 +58,9 @@ def _summary(result: MissionResult, out: Path, con: Console) -> None:
 def run(args: argparse.Namespace) -> int:
     con = Console()
     params = load_params(args.params)
-    with Progress(TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.fields[detail]}"),
-                  TimeElapsedColumn(), console=con) as bar:
+    columns = (TextColumn("{task.description:<28}"), BarColumn(),
+               TextColumn("{task.fields[detail]}"), TimeElapsedColumn())
+    with Progress(*columns, console=con) as bar:
         task = bar.add_task("mission", total=1.0, detail="")
 
         def progress(phase: str, fraction: float) -> None:

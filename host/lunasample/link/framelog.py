@@ -26,7 +26,9 @@ class FrameLog:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f: IO[str] = open(self.path, "a", buffering=1, encoding="ascii", errors="backslashreplace")  # noqa: SIM115
+        # Line-buffered: a crash loses no frame that was logged.
+        self._f: IO[str] = open(  # noqa: SIM115
+            self.path, "a", buffering=1, encoding="ascii", errors="backslashreplace")
         self._t0 = time.monotonic()
         self._lock = threading.Lock()
 

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 # Telemetry rate kept during every run: TM frames carry the board clock that
 # wait_board() counts in.
 BASE_TM_HZ = 20
+# Emulator speed while a timed command is sent (see RigContext.timed).
+SEND_SPEED = 0.05
 
 # Which subsystem brings which command (the HELLO `caps` name the subsystems).
 COMMAND_SUBSYSTEM = {
@@ -154,6 +156,26 @@ class RigContext:
         except CommandRejected as e:
             self._lacks(e)
             raise
+
+    def timed(self, name: str, **fields: object) -> tuple[Frame, float]:
+        """Send a command; return its ACK and the board time (s) when it was sent.
+
+        Emulated: the emulator's virtual clock, read at 1/20 of real time
+        around the send so the host's own delay hardly counts. Real: the
+        board's last reported time plus the real time since.
+        """
+        emu = self.emulator
+        if emu is not None:
+            speed = emu.speed
+            emu.set_speed(SEND_SPEED)
+            try:
+                t0 = emu.query()["t_us"] / 1e6
+                return self.command(name, **fields), t0
+            finally:
+                emu.set_speed(speed)
+        clock = self.link.clock
+        t0 = clock.board_ms / 1000.0 + (time.monotonic() - clock.real)
+        return self.command(name, **fields), t0
 
     # -- time --------------------------------------------------------------
     def board_s(self) -> float:

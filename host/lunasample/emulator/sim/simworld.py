@@ -42,6 +42,13 @@ enc_src = {}  # pin number (phase A) -> callable returning count
 plants = []  # objects with step(dt_us) and optional snapshot()/restore(d)
 faults = {}  # name -> value (0/absent = off)
 wdt_deadline = -1
+# Motion watch: the last virtual instant an actuator was driven (a step pulse
+# on a *_step pin, or duty on a motor PWM pin), and when each fault came on,
+# so a fault campaign can measure fault-to-standstill in virtual time.
+last_actuation_us = -1
+fault_on_us = {}
+_step_pins = ()
+_motor_pwm_pins = ()
 writes_left = 0  # flash writes until a "power_cut_on_write" cut
 reset_cause = 1  # machine.PWRON_RESET
 config = {}
@@ -77,6 +84,10 @@ def setup(cfg):
     reset_cause = int(cfg.get("reset_cause", 1))
     for k, v in cfg.get("faults", {}).items():
         faults[k] = v
+    global _step_pins, _motor_pwm_pins
+    names = cfg.get("pins", {})
+    _step_pins = tuple(p for n, p in names.items() if n.endswith("_step"))
+    _motor_pwm_pins = tuple(p for n, p in names.items() if n == "drill_pwm")
     _ctl_in = _open_fd("LUNASAMPLE_CTL_IN")
     _ctl_out = _open_fd("LUNASAMPLE_CTL_OUT")
     if _ctl_in is not None:
@@ -97,6 +108,9 @@ def pin_read(pin):
 
 
 def pin_write(pin, v):
+    global last_actuation_us
+    if v and pin in _step_pins:
+        last_actuation_us = vt_us
     d = pins.get(pin, 0)
     if isinstance(d, int):
         pins[pin] = 1 if v else 0
@@ -178,8 +192,11 @@ def advance(us):
 
 
 def _service():
-    global _next_plant, _next_ctl, _next_snap
+    global _next_plant, _next_ctl, _next_snap, last_actuation_us
     while vt_us >= _next_plant:
+        for p in _motor_pwm_pins:
+            if pwm.get(p, 0):
+                last_actuation_us = _next_plant
         for p in plants:
             p.step(_PLANT_DT)
         _next_plant += _PLANT_DT
@@ -282,13 +299,15 @@ def _handle(msg):
             writes_left = int(msg.get("value", 1))
         if msg.get("value", 1):
             faults[msg["name"]] = msg.get("value", 1)
+            fault_on_us[msg["name"]] = vt_us
         elif msg["name"] in faults:
             del faults[msg["name"]]
     elif op == "speed":
         set_speed(float(msg["value"]))
     elif op == "query":
         send({"op": "reply", "id": msg.get("id"), "t_us": vt_us, "plants": snapshot(),
-              "faults": faults})
+              "faults": faults, "fault_on_us": fault_on_us,
+              "last_actuation_us": last_actuation_us})
     elif op == "power_cut":
         power_cut("brownout", 1)
     elif op == "plant":

