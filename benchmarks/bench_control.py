@@ -86,11 +86,11 @@ print("STEP", spent / n, worst, d.phase, a.state)
 """
 
 PID_SCRIPT = r"""
-import utime
+import micropython, utime
 from sampler.pid import PID
 
 class FPID:
-    # The same controller in floating point: gains per unit, output clamp.
+    # The same controller in floating point, same emitter (native).
     def __init__(self, kp, ki, kd, out_max):
         self.kp = kp
         self.ki = ki
@@ -99,6 +99,7 @@ class FPID:
         self.integ = 0.0
         self.prev = 0.0
 
+    @micropython.native
     def update(self, err, lim):
         de = err - self.prev
         self.prev = err

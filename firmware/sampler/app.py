@@ -57,7 +57,7 @@ def _core_commands(ctx, loop):
 
     def estop(seq, f):
         saf.estop()
-        return (("st", S.STATE_NAMES[saf.state]),)
+        return (("st", S.STATE_NAMES[saf.state]), ("t", time.ticks_ms()))
 
     def reset_fault(seq, f):
         if saf.state != S.FAULT:

@@ -173,8 +173,9 @@ class Arm:
         g = self._ctx.params.get
         hz = self._hz
         # deg/s -> steps per tick, Q16; deg/s^2 -> steps per tick^2, Q16
-        self._vm_run = g("arm_dps") * 10 * 65536 // hz
-        self._vm_home = _HOME_DPS * 10 * 65536 // hz
+        # At most one step per tick per joint: run() emits one pulse a tick.
+        self._vm_run = min(g("arm_dps") * 10 * 65536 // hz, 65536)
+        self._vm_home = min(_HOME_DPS * 10 * 65536 // hz, 65536)
         a = g("arm_dps2") * 10 * 65536 // (hz * hz)
         self._a = a if a > 0 else 1
         self._stall_ma = g("arm_stall_ma")

@@ -105,7 +105,7 @@ class Comms:
                 break
         ev = self._safety.pop_event()
         if ev is not None:
-            self._send_event(ev)
+            self._send_event(ev, now_ms)
         if self.host_seen and not self.lost:
             if time.ticks_diff(now_ms, self._last_rx) > self.hb_timeout_ms:
                 self.lost = True
@@ -118,14 +118,31 @@ class Comms:
             f = [("t", now_ms)]
             for src in self.tm_sources:
                 src(f)
-            self.send("TM", f)
+            self._send_split("TM", f)
 
-    def _send_event(self, ev):
+    def _send_split(self, mtype, fields):
+        # Telemetry grows with every subsystem: rather than exceed MAX_FRAME,
+        # send it as several frames, each led by the same first field (time).
+        head = fields[0]
+        part = [head]
+        size = 20
+        for kv in fields[1:]:
+            n = len(kv[0]) + len(str(kv[1])) + 2
+            if size + n > proto.MAX_FRAME - 8 and len(part) > 1:
+                self.send(mtype, part)
+                part = [head]
+                size = 20
+            part.append(kv)
+            size += n
+        self.send(mtype, part)
+
+    def _send_event(self, ev, now_ms):
         kind, value = ev
         if kind == 1:
-            self.event((("kind", "state"), ("st", S.STATE_NAMES[value])))
+            self.event((("kind", "state"), ("st", S.STATE_NAMES[value]), ("t", now_ms)))
         else:
-            self.event((("kind", "fault"), ("code", value), ("name", S.FAULT_NAMES[value])))
+            self.event((("kind", "fault"), ("code", value), ("name", S.FAULT_NAMES[value]),
+                        ("t", now_ms)))
 
     def _line(self, line, now_ms):
         if not line:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from lunasample import __version__
 from lunasample.commands import (
     emulate_cmd,
+    faults_cmd,
     flash_cmd,
     journal_cmd,
     mission_cmd,
@@ -21,7 +22,7 @@ from lunasample.commands import (
 from lunasample.errors import UserError
 
 COMMANDS = (mission_cmd, montecarlo_cmd, emulate_cmd, monitor_cmd, status_cmd, journal_cmd,
-            rig_cmd, flash_cmd, ports_cmd)
+            rig_cmd, faults_cmd, flash_cmd, ports_cmd)
 
 DESCRIPTION = """\
 Lunar sample-return sampling controller, after Chang'e-5/6.

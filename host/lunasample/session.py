@@ -51,4 +51,17 @@ def open_session(args: argparse.Namespace, **board_kw: object) -> Iterator[Sessi
         return
     with EmulatedBoard(board=args.board, speed=args.speed, **board_kw) as board:  # type: ignore[arg-type]
         with Link(board.url, log_path=log) as link:
+            link.command("HBTO", ms=emulated_hb_timeout_ms(args.speed))
             yield Session(link, board)
+
+
+def emulated_hb_timeout_ms(speed: float) -> int:
+    """The board's link-loss timeout for an emulator at `speed`, in board ms.
+
+    Timeouts scale with the speed factor: 5 s of board time is 50 ms of real
+    time at 100x, less than a busy host may take to answer a heartbeat.
+    Unpaced (0) boards run at up to a few hundred x; they get the maximum.
+    """
+    if speed <= 0:
+        return 60000
+    return int(min(60000, 5000 * max(1.0, speed)))

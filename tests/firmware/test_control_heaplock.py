@@ -5,7 +5,6 @@ and the real plant models answering on the pin bus."""
 from __future__ import annotations
 
 from lunasample import paths
-
 from tests.conftest import run_micropython
 
 SCRIPT = r"""

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 from lunasample import paths
+from lunasample.emulator.board import SIM_HEAP_KB, WORD_RATIO
 from lunasample.mpy import compiled_firmware
 
 
@@ -86,7 +87,8 @@ print("steps", i + 1, "steppers", len(steppers), "alloc_errors", errors)
 
 def test_full_control_step_allocates_nothing(tmp_path: Path) -> None:
     board = paths.load_board("emulator")
-    r = _run(HEAP_LOCK, _board_dir(tmp_path, board["subsystems"]), heap_kb=board["heap_kb"] + 48)
+    heap = board["heap_kb"] * WORD_RATIO + SIM_HEAP_KB  # as the emulator sizes it
+    r = _run(HEAP_LOCK, _board_dir(tmp_path, board["subsystems"]), heap_kb=heap)
     assert r.returncode == 0, r.stderr
     words = r.stdout.strip().splitlines()[-1].split()
     assert words[1] == "5000" and words[-1] == "0", r.stdout

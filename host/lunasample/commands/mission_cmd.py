@@ -13,6 +13,7 @@ from lunasample.mission.params import load_params
 from lunasample.mission.runner import MissionResult, run_mission
 from lunasample.mission.sampling import SurrogateSampler
 from lunasample.mission.sampling_board import BoardSampler
+from lunasample.preflight import ensure_calibrated
 from lunasample.report.outputs import write_outputs
 from lunasample.session import add_board_args, open_session
 
@@ -72,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             bar.update(task, detail="starting board")
             with open_session(args) as s:
+                if ensure_calibrated(s):
+                    bar.update(task, detail="scale calibrated (pre-flight)")
                 bar.update(task, detail=f"sampling on {s.where}")
                 result = run_mission(params, BoardSampler(s.link), args.seed, progress)
         bar.update(task, completed=1.0, description="done", detail="")

@@ -36,6 +36,9 @@ LINE_FAULTS = ("serial_noise", "serial_drop")
 # micropython heap as the firmware; it gets its own allowance on top of the
 # board's heap_kb so the firmware sees the budget the board file gives it.
 SIM_HEAP_KB = 48
+# The boards are 32-bit; the unix port here is 64-bit, where every object
+# and pointer takes twice the room. The board's budget is scaled to match.
+WORD_RATIO = 2
 
 
 @dataclass
@@ -76,6 +79,49 @@ class LineNoise:
         return bytes(out)
 
 
+@dataclass
+class LineRate:
+    """The serial line's rate: each byte takes 10 bit times (8N1) at `baud`,
+    each direction on its own wire (full duplex); baud 0 = unlimited.
+
+    Data is held until its last bit would have left the UART, so a
+    115200-baud or USB full-speed link can be measured on the emulator.
+    carried counts the bytes put on the line: "in" to the board, "out" from it.
+    """
+
+    baud: int = 0
+    carried: dict[str, int] = field(default_factory=lambda: {"in": 0, "out": 0})
+    _free_at: dict[str, float] = field(default_factory=lambda: {"in": 0.0, "out": 0.0})
+    _held: list[tuple[float, str, bytes]] = field(default_factory=list)
+
+    def hold(self, way: str, data: bytes) -> bool:
+        """Count `data`; at a finite rate, hold it until it is through (returns True)."""
+        self.carried[way] += len(data)
+        if not self.baud or not data:
+            return False
+        start = max(time.monotonic(), self._free_at[way])
+        self._free_at[way] = end = start + len(data) * 10 / self.baud
+        self._held.append((end, way, data))
+        return True
+
+    def wait(self, longest: float) -> float:
+        """How long the bridge may block before held data falls due."""
+        if not self._held:
+            return longest
+        left = min(e[0] for e in self._held) - time.monotonic()
+        # epoll rounds a timeout up to whole milliseconds: poll without
+        # blocking for the last one, or every byte would arrive up to 1 ms late.
+        return 0.0 if left < 0.001 else min(longest, left - 0.001)
+
+    def due(self) -> list[tuple[str, bytes]]:
+        """Held data whose last bit has arrived, oldest first."""
+        now = time.monotonic()
+        out = [(w, d) for t, w, d in self._held if t <= now]
+        if out:
+            self._held = [e for e in self._held if e[0] > now]
+        return out
+
+
 class EmulatedBoard:
     """One emulated board. Use as a context manager, or start()/stop().
 
@@ -93,6 +139,7 @@ class EmulatedBoard:
         faults: dict[str, float] | None = None,
         tcp_port: int = 0,
         cpu_scale: int = 0,
+        baud: int = 0,
     ) -> None:
         self.board = paths.load_board(board)
         self.speed = speed
@@ -108,6 +155,7 @@ class EmulatedBoard:
             rng=random.Random(seed),
         )
         self._tcp_port = tcp_port
+        self.line = LineRate(baud)
         self._binary = paths.micropython_binary()
         self._work = Path(tempfile.mkdtemp(prefix="lunasample-emu-"))
         self._proc: subprocess.Popen[bytes] | None = None
@@ -245,7 +293,7 @@ class EmulatedBoard:
             LUNASAMPLE_CTL_IN=f"/dev/fd/{ctl_in_r}",
             LUNASAMPLE_CTL_OUT=f"/dev/fd/{ctl_out_w}",
         )
-        heap = self.board.get("heap_kb", 64) + SIM_HEAP_KB
+        heap = self.board.get("heap_kb", 64) * WORD_RATIO + SIM_HEAP_KB
         self._stderr = open(self._work / "stderr.log", "ab")  # noqa: SIM115
         self._proc = subprocess.Popen(
             [self._binary, "-X", f"heapsize={heap}K", str(paths.SIM_DIR / "emu_boot.py")],
@@ -319,12 +367,14 @@ class EmulatedBoard:
         self._sel.register(self._listen, selectors.EVENT_READ, "listen")
         self._register_proc()
         while not self._stop.is_set():
-            for key, _ in self._sel.select(0.05):
+            for key, _ in self._sel.select(self.line.wait(0.05)):
                 try:
                     self._on_ready(key)
                 except OSError:
                     if self._stop.is_set():
                         return
+            for way, data in self.line.due():
+                (self._to_board if way == "in" else self._from_board)(data, True)
 
     def _on_ready(self, key: selectors.SelectorKey) -> None:
         what = key.data
@@ -367,7 +417,9 @@ class EmulatedBoard:
                 return
             self._on_ctl(data)
 
-    def _to_board(self, data: bytes) -> None:
+    def _to_board(self, data: bytes, through: bool = False) -> None:
+        if not through and self.line.hold("in", data):
+            return
         if self.noise.active:
             data = self.noise.apply(data, self._partial_in)
         proc = self._proc
@@ -376,7 +428,9 @@ class EmulatedBoard:
                 proc.stdin.write(data)
                 proc.stdin.flush()
 
-    def _from_board(self, data: bytes) -> None:
+    def _from_board(self, data: bytes, through: bool = False) -> None:
+        if not through and self.line.hold("out", data):
+            return
         if self.noise.active:
             data = self.noise.apply(data, self._partial_out)
         if not data:

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import platform
 import shutil
 import tempfile
 from pathlib import Path
 
 from lunasample.mpy import compiled_firmware
 
+# mpy-cross target for the machine the unix port runs on (native code inside).
+HOST_ARCH = {"x86_64": "x64", "AMD64": "x64", "i686": "x86", "i386": "x86"}.get(
+    platform.machine(), "x64")
+
 
 def flash_image(fs_dir: Path, board: dict) -> None:
     """Copy the firmware and the board file onto an emulated board's flash.
 
     This is what `lunasample flash` does to a real board with mpremote: the
-    package compiled with mpy-cross, for the emulator's own CPU (x64).
+    package compiled with mpy-cross, here for the emulator's own CPU (x64,
+    whatever board it plays).
     Files the firmware wrote (journal, calibration, parameters) are kept.
     """
     fs_dir.mkdir(parents=True, exist_ok=True)
@@ -22,7 +28,7 @@ def flash_image(fs_dir: Path, board: dict) -> None:
     if pkg.is_dir():
         for stale in pkg.glob("*.py"):  # a .py would shadow its .mpy
             stale.unlink()
-    for src, rel in compiled_firmware(board.get("mpy_arch", "x64")):
+    for src, rel in compiled_firmware(HOST_ARCH):
         dst = fs_dir / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 # Telemetry rate kept during every run: TM frames carry the board clock that
 # wait_board() counts in.
 BASE_TM_HZ = 20
+# Telemetry frames per real second an emulated board may send while a procedure
+# records (the host decodes every frame in Python).
+MAX_TM_FRAMES_S = 400
 # Emulator speed while a timed command is sent (see RigContext.timed).
 SEND_SPEED = 0.05
 
@@ -98,7 +101,7 @@ class RigContext:
 
     def __init__(self, session: Session, rig: Rig, name: str, settings: dict[str, float],
                  progress: Callable[[str, float, float], None],
-                 ask: Callable[[str], None]) -> None:
+                 ask: Callable[[str], str]) -> None:
         self.session = session
         self.link = session.link
         self.emulator = session.emulator
@@ -182,9 +185,17 @@ class RigContext:
         """The board's clock in seconds (from its HB and TM frames)."""
         return self.link.clock.board_ms / 1000.0
 
+    def board_now(self) -> float:
+        """The board's clock in seconds, asked now (PING), not the last frame's."""
+        return self.command("PING").int("t") / 1000.0
+
     def wait_board(self, seconds: float, what: str = "") -> None:
-        """Wait `seconds` of board time (an emulator at 50x waits 1/50 of that)."""
-        start = self.board_s()
+        """Wait `seconds` of board time (an emulator at 50x waits 1/50 of that).
+
+        Counted from the board's clock now (a PING), not from the last frame
+        read: a host behind on its frames would otherwise end the wait early.
+        """
+        start = self.board_now()
         last_rx = time.monotonic()
         seen = self.link.stats["rx"]
         while self.board_s() - start < seconds:
@@ -200,6 +211,15 @@ class RigContext:
         """On a real rig, tell the operator to do something and wait for Enter."""
         if not self.emulated:
             self._ask(text)
+
+    def ask_number(self, text: str) -> float:
+        """On a real rig, ask the operator for a reading (e.g. a dial indicator's)."""
+        while True:
+            answer = self._ask(text)
+            try:
+                return float(answer)
+            except ValueError:
+                text = f"not a number: {answer!r}; {text}"
 
     def place_weight(self, grams: float) -> None:
         """Put `grams` of reference weights on the pan (the emulator's plant `extra_g`)."""
@@ -222,11 +242,19 @@ class RigContext:
             elif live[0] == 1:
                 live[0] = 2  # the first frame after TMRATE was timed at the old rate
 
+        emu = self.emulator
+        speed = emu.speed if emu is not None else 0.0
+        if emu is not None and (speed == 0 or speed * hz > MAX_TM_FRAMES_S):
+            # Keep the host's frame decoding in step with a fast emulator:
+            # replies queued behind a flood of TM frames would time out.
+            emu.set_speed(MAX_TM_FRAMES_S / hz)
         self.link.subscribe("TM", on_tm)
         self.command("TMRATE", hz=hz)
         live[0] = 1
         try:
             yield frames
         finally:
-            live[0] = False
+            live[0] = 0
+            if emu is not None:
+                emu.set_speed(speed)
         self.command("TMRATE", hz=BASE_TM_HZ)

@@ -27,6 +27,8 @@ from lunasample.rigs.registry import Procedure
 from lunasample.rigs.schema import Rig
 from lunasample.session import open_session
 
+EMULATED_HBTO_MS = 60000
+
 
 @dataclass
 class Outcome:
@@ -108,6 +110,10 @@ def run_procedure(rig: Rig, proc: Procedure, *, port: str | None = None, yes: bo
             if ask("type yes to start: ").strip().lower() != "yes":
                 raise UserError("not confirmed: nothing was moved")
         start_safe(s.link)
+        if s.emulator is not None:
+            # Link-loss timeout in board time: an emulator running 40x faster
+            # than real time would call a 0.2 s pause of this host a lost link.
+            s.link.command("HBTO", ms=EMULATED_HBTO_MS)
         s.link.command("TMRATE", hz=BASE_TM_HZ)
         reason: str | None = None
         result = Result()
@@ -119,10 +125,10 @@ def run_procedure(rig: Rig, proc: Procedure, *, port: str | None = None, yes: bo
                 bar.update(task, description=f"{proc.name}: {what}",
                            completed=done / total if total else 0.0)
 
-            def operator(text: str) -> None:
+            def operator(text: str) -> str:
                 bar.stop()
                 try:
-                    ask(f"{text} ")
+                    return ask(f"{text} ")
                 finally:
                     bar.start()
 

@@ -111,9 +111,16 @@ def run(ctx: RigContext) -> Result:
     return r
 
 
+def drill_rpm(ctx: RigContext, frames: list[tuple[float, dict[str, str]]]) -> float:
+    """The drill's speed now: the plant's truth when emulated, else the last telemetry."""
+    if ctx.emulator is not None:
+        return float(ctx.emulator.query()["plants"]["drill"]["rpm"])
+    return float(frames[-1][1].get("dr", "nan")) if frames else float("nan")
+
+
 def _spin_down(ctx: RigContext, frames: list[tuple[float, dict[str, str]]]) -> None:
     t_end = ctx.board_s() + _SPINDOWN_S
-    while abs(float(frames[-1][1].get("dr", 0))) > 0:
+    while not abs(drill_rpm(ctx, frames)) < 0.5:
         if ctx.board_s() > t_end:
             raise ProcedureFailed(f"the drill still turns {_SPINDOWN_S:g} s after STOP")
         ctx.wait_board(0.05, "spin-down")

@@ -1,0 +1,1 @@
+"""Fault-injection campaign on the emulated board (reliability)."""
