@@ -21,6 +21,12 @@ from lunasample import paths
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 _FIGURE = re.compile(r"^[a-z][a-z0-9_]*$")
+# "1.29.0-preview (9458e3a23f on 2026-07-05)": release, then the build.
+_MP_VERSION = (
+    "import sys; v = sys.implementation.version; "
+    "print('.'.join(str(x) for x in v[:3]) + ('-' + v[3] if len(v) > 3 and v[3] else '') "
+    "+ ' (' + sys.version.split('MicroPython ')[-1] + ')')"
+)
 
 
 def cpu_model() -> str:
@@ -38,7 +44,7 @@ def micropython_version() -> str:
     """Version of the micropython unix-port binary the emulator runs."""
     try:
         r = subprocess.run(
-            [paths.micropython_binary(), "-c", "import sys; print(sys.version)"],
+            [paths.micropython_binary(), "-c", _MP_VERSION],
             capture_output=True, text=True, timeout=30,
         )
     except (OSError, subprocess.SubprocessError):

@@ -70,6 +70,7 @@ def _core_commands(ctx, loop):
         return (("st", S.STATE_NAMES[saf.state]),)
 
     def status(seq, f):
+        gc.collect()  # free heap means live data, so a leak shows as a trend
         out = [("st", S.STATE_NAMES[saf.state]), ("flt", S.FAULT_NAMES[saf.fault]),
                ("why", S.REASON_NAMES[saf.reason]), ("ovr", loop.overruns),
                ("worst", loop.worst_us), ("mem", gc.mem_free()), ("cmds", com.executed),

@@ -1,6 +1,7 @@
-# Sampling campaign (SAMPLE): drill a core (stopping at rock), scoop surface
-# sites in turn until the container reaches the mass target or the time
-# budget is spent, then SEAL the core into the container. Each sample is
+# Sampling campaign (SAMPLE): drill a core (stopping at rock) and SEAL it into
+# the container, as Chang'e-5 packed its core first; then scoop surface sites
+# in turn until the container (core included) reaches the mass target or the
+# time budget is spent. Each sample is
 # weighed (scale: settled mass before/after), journalled to flash, and only
 # then reported. Runs in the service phase; the drill and arm do the motion.
 import time
@@ -145,7 +146,8 @@ class Campaign:
                 drill.job = J_NONE
                 self.depth = drill.max_pos // STEPS_PER_MM
                 self.rock = drill.rock
-                self._next_scoop(now_ms)
+                self.t_wait = now_ms
+                self.phase = C_SEAL_PRE
         elif ph == C_PRE:
             if self._settled(now_ms):
                 self._begin_weigh(now_ms)
@@ -175,11 +177,14 @@ class Campaign:
         elif ph == C_SEAL_WEIGH:
             if self._settled(now_ms):
                 self._record("core", -1, self.depth)
-                self._finish()
+                self._next_scoop(now_ms)
 
     def _next_scoop(self, now_ms):
         self.t_wait = now_ms
-        self.phase = C_PRE if self._more_scoops(now_ms) else C_SEAL_PRE
+        if self._more_scoops(now_ms):
+            self.phase = C_PRE
+        else:
+            self._finish()
 
     def _finish(self):
         ctx = self._ctx

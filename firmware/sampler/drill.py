@@ -96,6 +96,7 @@ class Drill:
         self._cap = _DUTY_MAX
         self._div = 1
         self._last = 0
+        self._d = 0
         self._t = 0
         self._jam_n = 0
         self._enc_n = 0
@@ -178,14 +179,18 @@ class Drill:
         self.stop_us = time.ticks_us()
 
     def step(self, now_us):
-        if self.phase == P_IDLE:
-            return
-        if self._feed_rate:
+        idle = self.phase == P_IDLE
+        if self._feed_rate and not idle:
             self._feed_tick()
         self._div -= 1
         if self._div <= 0:
             self._div = self._pid_div
-            self._control()
+            if idle:
+                # Keep measuring at rest: speed and current in telemetry must
+                # show the bit spinning down after STOP or ESTOP.
+                self._measure()
+            else:
+                self._control()
 
     @micropython.native
     def _feed_tick(self):
@@ -255,15 +260,19 @@ class Drill:
         self.phase = P_IDLE
         self.job = J_OK
 
-    def _control(self):
+    def _measure(self):
         c = self._enc.count()
         d = c - self._last
         self._last = c
-        rpm10 = (d * self._kq) >> 8
-        self.rpm10 = rpm10
+        self._d = d
+        self.rpm10 = (d * self._kq) >> 8
         raw = self._adc.read_u16()
-        ma = self.ma + (((raw * _ISENSE_FS_MA >> 16) - self.ma) >> 1)
-        self.ma = ma
+        self.ma = self.ma + (((raw * _ISENSE_FS_MA >> 16) - self.ma) >> 1)
+
+    def _control(self):
+        self._measure()
+        rpm10 = self.rpm10
+        ma = self.ma
         # Current (torque) limit: shrink the duty ceiling while over the limit.
         cap = self._cap
         if ma > self._imax:
@@ -320,7 +329,7 @@ class Drill:
                 else:
                     self._to(self._after)
         elif ph == P_SEAL:
-            self._seal_n -= d
+            self._seal_n -= self._d
             if self._seal_n >= _SEAL_COUNTS:
                 self.sealed = 1
                 self._finish()

@@ -17,20 +17,23 @@ K_MAX = const(1 << 29)  # 32 mg/count: keeps every product in mg_from_counts < 2
 
 class MassFilter:
     # Median of n_med raw readings (drops up to n_med//2 consecutive spikes,
-    # e.g. drill percussion) feeding a moving average of n_avg medians
-    # (averages out vibration). A median jumping more than `step` from the
-    # average is a real load change (a scoop dumped): the average restarts
-    # at the new level instead of ramping for n_avg readings. `settled`:
-    # n_avg fresh readings since the last restart and the output moved less
+    # e.g. drill percussion) feeding two cascaded moving averages of n_avg
+    # (a triangular window: its sidelobes are the square of one boxcar's, so
+    # drill vibration aliased into the passband is suppressed far better at
+    # the same latency). A median more than `step` away from the output is a
+    # real load change (a scoop dumped): both averages restart at the new
+    # level instead of ramping. `settled`: a full window (2*n_avg - 1) of
+    # fresh readings since the last restart, and the output moved no more
     # than `band` over the last n_avg readings.
-    def __init__(self, n_med=5, n_avg=16, step=0, band=0):
+    def __init__(self, n_med=5, n_avg=8, step=0, band=0):
         self.n_med = n_med
         self.n_avg = n_avg
         self.step = step
         self.band = band
         self._med = [0] * n_med
         self._srt = [0] * n_med
-        self._avg = [0] * n_avg
+        self._a1 = [0] * n_avg
+        self._a2 = [0] * n_avg
         self._out = [0] * n_avg
         self.reset()
 
@@ -38,7 +41,8 @@ class MassFilter:
         self._mi = 0
         self._mn = 0
         self._ai = 0
-        self._sum = 0
+        self._s1 = 0
+        self._s2 = 0
         self.fresh = 0
         self.count = 0
         self.spikes = 0
@@ -61,12 +65,12 @@ class MassFilter:
 
     def _fill(self, v):
         n = self.n_avg
-        a = self._avg
-        o = self._out
         for i in range(n):
-            a[i] = v
-            o[i] = v
-        self._sum = v * n
+            self._a1[i] = v
+            self._a2[i] = v
+            self._out[i] = v
+        self._s1 = v * n
+        self._s2 = v * n
         self.fresh = 0
 
     def push(self, x):
@@ -80,25 +84,25 @@ class MassFilter:
         med = self._median()
         self.median = med
         st = self.step
-        if self.count == 0:
-            self._fill(med)
-        elif st and (med - self.value > st or self.value - med > st):
+        n = self.n_avg
+        k = self._ai
+        if self.count == 0 or (st and (med - self.value > st or self.value - med > st)):
             self._fill(med)
         else:
-            k = self._ai
-            self._sum += med - self._avg[k]
-            self._avg[k] = med
+            self._s1 += med - self._a1[k]
+            self._a1[k] = med
+            m1 = (2 * self._s1 + n) // (2 * n)  # rounded means: exact for a constant
+            self._s2 += m1 - self._a2[k]
+            self._a2[k] = m1
         if st and (x - med > st or med - x > st):
             self.spikes += 1
-        n = self.n_avg
-        v = (2 * self._sum + n) // (2 * n)  # rounded mean: exact for a constant input
+        v = (2 * self._s2 + n) // (2 * n)
         self.value = v
-        k = self._ai
         self._out[k] = v
         k += 1
         self._ai = 0 if k == n else k
         self.count += 1
-        if self.fresh < n:
+        if self.fresh < 2 * n:
             self.fresh += 1
         lo = v
         hi = v
@@ -108,7 +112,7 @@ class MassFilter:
                 lo = o[j]
             elif o[j] > hi:
                 hi = o[j]
-        self.settled = self.fresh >= n and hi - lo <= self.band
+        self.settled = self.fresh >= 2 * n - 1 and hi - lo <= self.band
         return v
 
 

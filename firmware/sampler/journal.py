@@ -41,10 +41,10 @@ def _word(s, what):
 
 
 def _sid(s):
-    # The host's session id as sent in HELLO, made record-safe.
+    # The host's session id as sent in HELLO, made record-safe; "-": none yet.
     out = ""
     for c in str(s or "-")[:8]:
-        out += c if ("0" <= c <= "9" or "a" <= c <= "z" or "A" <= c <= "Z") else "_"
+        out += c if ("0" <= c <= "9" or "a" <= c <= "z" or "A" <= c <= "Z" or c == "-") else "_"
     return out
 
 
@@ -141,7 +141,7 @@ class Journal:
                 o += n
                 continue
             c = o + j + 1 - REC
-            if c > bad_at and c != tried:
+            if c > bad_at and c > tried:  # candidates only move forward: no loop
                 tried = c
                 o = c
             else:

@@ -23,7 +23,7 @@ class Scale:
         self._saf = ctx.safety
         p = ctx.params
         p.declare("sc_med", 5, 1, 9)  # median window, readings
-        p.declare("sc_avg", 16, 1, 32)  # moving-average window, medians
+        p.declare("sc_avg", 8, 1, 32)  # each of the two cascaded moving averages
         p.declare("sc_band_mg", 500, 1, 100000)  # settled: output spread within
         p.declare("sc_step_mg", 5000, 0, 1000000)  # load change restarting the average
         p.declare("sc_ztrk_mg", 1000, 0, 10000)  # zero tracking while idle and within

@@ -106,7 +106,7 @@ class Cal:
         if sc.timed_out or sc.stuck:
             self._op = 0
             com.failed(self._seq, proto.E_FAULT_ACTIVE, "hx711 not responding")
-        elif f.count - self._n0 > f.n_avg + f.n_med // 2 and f.settled:
+        elif f.count - self._n0 > 2 * f.n_avg + f.n_med // 2 and f.settled:
             self._op = 0
             try:
                 com.done(self._seq, self._finish(op, f.value))

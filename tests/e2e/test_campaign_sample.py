@@ -53,13 +53,14 @@ def test_sample_reaches_the_mass_target_and_seals(rig: tuple[EmulatedBoard, Link
     cores = [e for e in samples if e["kind2"] == "core"]
     assert len(scoops) == r.int("scoops") >= 2 and len(cores) == 1
     assert [int(e["site"]) for e in scoops] == list(range(len(scoops)))
-    assert samples[-1] is cores[0] and int(cores[0]["depth"]) == 60
+    # The core goes into the container first (sealed), then the scoops.
+    assert samples[0] is cores[0] and int(cores[0]["depth"]) == 60
     # Journal numbers are consecutive and the running total adds up.
     assert [int(e["n"]) for e in samples] == list(range(1, len(samples) + 1))
     assert int(samples[-1]["total"]) == r.int("mg") == sum(int(e["mg"]) for e in samples)
-    # The scoops stopped once the container held the target (before the core).
-    assert sum(int(e["mg"]) for e in scoops) >= 300_000
-    assert sum(int(e["mg"]) for e in scoops[:-1]) < 300_000
+    # The scoops stopped once the container (core included) held the target.
+    assert sum(int(e["mg"]) for e in samples) >= 300_000
+    assert sum(int(e["mg"]) for e in samples[:-1]) < 300_000
     # What the scale measured is what the plants put in the container.
     p = b.query()["plants"]
     true_mg = (p["arm"]["container_g"] + p["drill"]["container_g"]) * 1000

@@ -59,6 +59,7 @@ class Run:
         self.acked: dict[int, int] = {}  # record number -> mg, from EV kind=sample
         self.events: list[dict[str, str]] = []
         self.done: list[Frame] = []
+        self.sample_seq = -1
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -86,7 +87,12 @@ class Run:
         assert self.link is not None
         self.link.command("ARM")
         self.link.run("HOME", timeout_board_s=300)
-        self.link.command("SAMPLE", target=TARGET_G, budget=3600)
+        ack = self.link.command("SAMPLE", target=TARGET_G, budget=3600)
+        self.sample_seq = ack.int("re")
+
+    def sample_done(self) -> Frame | None:
+        """The SAMPLE command's DONE, once it came."""
+        return next((d for d in self.done if d.int("re", -1) == self.sample_seq), None)
 
     def wait_for(self, what: str, pred: Callable[[], bool]) -> None:
         deadline = time.monotonic() + _WAIT_REAL_S
@@ -192,9 +198,10 @@ def _drill_jam(run: Run, out: Outcome) -> None:
     t0 = run.board_s()
     run.wait_for("drilling", lambda: run.board_s() - t0 > 30)
     run.board.inject("drill_jam", 1)
-    run.wait_for("campaign end", lambda: bool(run.done))
+    run.wait_for("campaign end", lambda: run.sample_done() is not None)
     run.board.inject("drill_jam", 0)
-    done = run.done[-1]
+    done = run.sample_done()
+    assert done is not None
     out.reported = "recovered" if done.int("ok") == 1 else done.fields.get("msg", "?")
     out.safe_ms = 0.0
     out.passed = done.int("ok") == 1 and not run.faulted()
@@ -300,13 +307,15 @@ def _serial_garbage(run: Run, out: Outcome) -> None:
         # No "\r\x03": that is the operator's interrupt, not noise.
         run.link._write(junk.replace(b"\r", b"\n").replace(b"\x03", b"\x02") + b"\n")
         time.sleep(0.01)
-    run.wait_for("campaign end", lambda: bool(run.done))
+    run.wait_for("campaign end", lambda: run.sample_done() is not None)
+    done = run.sample_done()
+    assert done is not None
     st = run.link.command("STATUS").fields
     out.safe_ms = 0.0
-    out.reported = f"rxerr={st['rxerr']}, campaign ok={run.done[-1].fields.get('ok')}"
-    out.passed = run.done[-1].int("ok") == 1 and int(st["rxerr"]) > 0
+    out.reported = f"rxerr={st['rxerr']}, campaign ok={done.fields.get('ok')}"
+    out.passed = done.int("ok") == 1 and int(st["rxerr"]) > 0
     if not out.passed:
-        out.why = f"campaign {run.done[-1].fields}, status {st}"
+        out.why = f"campaign {done.fields}, status {st}"
 
 
 SCENARIOS: dict[str, tuple[str, Callable[[Run, Outcome], None]]] = {

@@ -55,7 +55,10 @@ class Bridge:
         if params:
             self.configure(params)
         self.rng = random
-        random.seed(seed)
+        # MicroPython's generator gives near-equal first draws for nearby
+        # seeds: spread them first.
+        random.seed((seed * 2654435761 + 40503) & 0x3FFFFFFF)
+        random.random()
         self.arm = arm  # modules exposing container_g (and speed_rpm for the drill)
         self.drill = drill
         self.t_s = 0.0

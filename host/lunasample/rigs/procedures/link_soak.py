@@ -50,7 +50,7 @@ def run(ctx: RigContext) -> Result:
     rxerr = ctx.command("STATUS").int("rxerr") - rxerr0
     tm = [(t, f) for t, f in frames if t - t0 <= total_s]
     span = tm[-1][0] - tm[0][0] if len(tm) > 1 else 0.0
-    gaps = [1000.0 * (b[0] - a[0]) for a, b in zip(tm, tm[1:])]
+    gaps = [1000.0 * (b[0] - a[0]) for a, b in zip(tm, tm[1:], strict=False)]
     expected = span * hz + 1
     r = Result(columns=["board_s", "gap_ms", "free_heap", "overruns"])
     for i, (t, f) in enumerate(tm):

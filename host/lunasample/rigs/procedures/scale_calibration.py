@@ -38,7 +38,9 @@ def calibrate(ctx: RigContext, grams: float, timeout_s: float) -> int:
         ctx.place_weight(grams)
         done = ctx.run("CAL", timeout_s, point=1, g=int(round(grams)))
     except CommandRejected as e:
-        raise ProcedureFailed(f"calibration failed: {e.text or e} ({e})") from None
+        st = ctx.command("STATUS").fields
+        fault = f"; board fault {st.get('flt')}" if st.get("st") == "FAULT" else ""
+        raise ProcedureFailed(f"calibration failed: {e.text or e} ({e}{fault})") from None
     return done.int("k")
 
 
