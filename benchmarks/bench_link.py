@@ -12,6 +12,13 @@ Baselines, measured in the same run with the same machinery:
   loop, which reads the line once per 1 ms tick, costs);
 - the line's own limit: baud / 10 / bytes per round trip.
 
+Speed 1 rather than 0: unpaced, the micropython process spins a core, and on
+a 2-core machine the host's bridge and link threads then wait for a CPU, so
+the figure would measure scheduling, not the link. At speed 1 the emulator
+holds real time by sleeping in ~2 ms steps (simworld._pace), and a command
+that arrives during a sleep waits for the next burst of loop ticks: the
+rate on an unlimited line is bounded by that, not by the firmware.
+
 Loss: PINGs under `serial_noise` (bit flips per byte) and `serial_drop`
 (lost lines); the board's STATUS counters (rxerr, replays) and the link's
 `stats` are compared with what the line did (corrupted bytes, dropped lines).
@@ -295,6 +302,7 @@ def main(argv: list[str] | None = None) -> None:
         "cmds_ratio_null": tp["unlimited"]["ratio_null"],
         "cmds_per_s_115200": u["cmds_per_s"],
         "cmds_per_s_usb": tp["usb_fs"]["cmds_per_s"],
+
         "tm_share_115200_100hz": tm["tm_share_115200_100hz"],
         "framing_tm": oh.get("framing_tm", 0.0),
     }

@@ -49,7 +49,8 @@ def settle(cell, f, fresh, limit=600):
 def make_filter(k):
     step = filters.counts_for_mg(P["step_mg"], k) if k else 5000
     band = filters.counts_for_mg(P["band_mg"], k) if k else 500
-    return filters.MassFilter(P["n_med"], P["n_avg"], step, band)
+    spike = filters.counts_for_mg(P["spike_mg"], k) if k else 10000
+    return filters.MassFilter(P["n_med"], P["n_avg"], step, band, spike)
 
 fresh = 2 * P["n_avg"] + P["n_med"] // 2  # as scale_cal waits after TARE/CAL
 cell = plant_loadcell.Bridge({"drill_rpm": 0.0, "hx711_sps": SPS}, 1)
@@ -80,7 +81,8 @@ def run(trials: int, rpm: float, sps: int, seed: int) -> dict[str, float]:
     rng = np.random.default_rng(seed)
     masses = [round(float(x), 3) for x in rng.uniform(0.0, 2000.0, trials)]
     params = {"hx711_sps": sps, "rpm": rpm, "trials": trials, "masses": masses,
-              "n_med": 5, "n_avg": 8, "step_mg": 5000, "band_mg": 500}
+              "n_med": 7, "n_avg": 12, "step_mg": 5000, "band_mg": 500,
+              "spike_mg": 10000}
     env = dict(os.environ, MICROPYPATH=f"{paths.SIM_DIR}:{paths.FIRMWARE_DIR}")
     r = subprocess.run([paths.micropython_binary(), "-X", "heapsize=1M", "-c",
                         SCRIPT % {"params": json.dumps(params)}],
@@ -106,12 +108,12 @@ def run(trials: int, rpm: float, sps: int, seed: int) -> dict[str, float]:
 def main() -> int:
     """Print the table and the headline line."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="60 trials instead of 600")
+    ap.add_argument("--quick", action="store_true", help="100 trials instead of 2000")
     ap.add_argument("--rpm", type=float, default=200.0, help="drill speed (default 200 rpm)")
     ap.add_argument("--sps", type=int, default=10, choices=(10, 80), help="HX711 rate")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    s = run(60 if a.quick else 600, a.rpm, a.sps, a.seed)
+    s = run(100 if a.quick else 2000, a.rpm, a.sps, a.seed)
     print(f"trials {s['trials']}, drill {a.rpm:g} rpm, HX711 {a.sps} SPS, masses 0-2000 g")
     print(f"{'':24}{'p50 g':>10}{'p95 g':>10}")
     print(f"{'unfiltered conversion':24}{s['raw_p50_g']:10.3f}{s['raw_p95_g']:10.3f}")

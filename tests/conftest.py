@@ -26,6 +26,7 @@ def run_micropython(
     return subprocess.run(
         [paths.micropython_binary(), "-X", f"heapsize={heap_kb}K", "-c", script],
         capture_output=True, text=True, env=env, timeout=timeout, cwd=str(paths.FIRMWARE_DIR),
+        stdin=subprocess.DEVNULL,  # the same with or without a terminal (CI has none)
     )
 
 

@@ -22,14 +22,18 @@ class MassFilter:
     # drill vibration aliased into the passband is suppressed far better at
     # the same latency). A median more than `step` away from the output is a
     # real load change (a scoop dumped): both averages restart at the new
-    # level instead of ramping. `settled`: a full window (2*n_avg - 1) of
-    # fresh readings since the last restart, and the output moved no more
-    # than `band` over the last n_avg readings.
-    def __init__(self, n_med=5, n_avg=8, step=0, band=0):
+    # level instead of ramping. A lone reading more than `spike` from the
+    # median is dropped before the median sees it (an impact landing on
+    # top of vibration would otherwise shift the median by a rank); a second
+    # one in a row is a real change and goes through. `settled`: a full
+    # window (2*n_avg - 1) of fresh readings since the last restart, and the
+    # output moved no more than `band` over the last n_avg readings.
+    def __init__(self, n_med=7, n_avg=12, step=0, band=0, spike=0):
         self.n_med = n_med
         self.n_avg = n_avg
         self.step = step
         self.band = band
+        self.spike = spike
         self._med = [0] * n_med
         self._srt = [0] * n_med
         self._a1 = [0] * n_avg
@@ -49,6 +53,7 @@ class MassFilter:
         self.value = 0
         self.median = 0
         self.settled = False
+        self._held = False
 
     def _median(self):
         n = self._mn
@@ -75,6 +80,13 @@ class MassFilter:
 
     def push(self, x):
         """Add one raw reading; returns the filtered value (also in .value)."""
+        sp = self.spike
+        if sp and self.count and (x - self.median > sp or self.median - x > sp):
+            if not self._held:
+                self._held = True
+                self.spikes += 1
+                return self.value
+        self._held = False
         i = self._mi
         self._med[i] = x
         i += 1
@@ -94,8 +106,6 @@ class MassFilter:
             m1 = (2 * self._s1 + n) // (2 * n)  # rounded means: exact for a constant
             self._s2 += m1 - self._a2[k]
             self._a2[k] = m1
-        if st and (x - med > st or med - x > st):
-            self.spikes += 1
         v = (2 * self._s2 + n) // (2 * n)
         self.value = v
         self._out[k] = v

@@ -6,7 +6,7 @@ from micropython import const
 from sampler import proto
 from sampler import safety as S
 from sampler.comms import CmdError
-from sampler.journal import _FILE, F_MANUAL, F_SETTLED, REC, parse
+from sampler.journal import _FILE, F_MANUAL, F_NOCAL, F_SETTLED, REC, parse
 
 _MAX_WIRE = const(160)  # record text per JGET reply: the ACK stays within proto.MAX_FRAME
 
@@ -78,6 +78,8 @@ def register(j, ctx):
         sc = ctx.sub.get("scale")
         if "mass" in f:
             mass = proto.get_int(f, "mass", -9999999, 99999999)
+            if sc is not None and not sc.calibrated:
+                flags |= F_NOCAL
         elif sc is not None and sc.calibrated:
             mass = sc.mass_mg
             flags |= F_SETTLED if sc.settled else 0

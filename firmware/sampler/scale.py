@@ -22,10 +22,11 @@ class Scale:
         self._ctx = ctx
         self._saf = ctx.safety
         p = ctx.params
-        p.declare("sc_med", 5, 1, 9)  # median window, readings
-        p.declare("sc_avg", 8, 1, 32)  # each of the two cascaded moving averages
+        p.declare("sc_med", 7, 1, 9)  # median window, readings
+        p.declare("sc_avg", 12, 1, 32)  # each of the two cascaded moving averages
         p.declare("sc_band_mg", 500, 1, 100000)  # settled: output spread within
         p.declare("sc_step_mg", 5000, 0, 1000000)  # load change restarting the average
+        p.declare("sc_spike_mg", 10000, 0, 1000000)  # lone reading this far off: dropped
         p.declare("sc_ztrk_mg", 1000, 0, 10000)  # zero tracking while idle and within
         p.declare("sc_tmo_ms", 1000, 100, 10000)  # no conversion for this long: fault
         p.declare("sc_target_mg", 2000000, 0, 100000000)  # sample mass target
@@ -57,18 +58,22 @@ class Scale:
         # make(): re-read them here, outside the control step.
         p = self._ctx.params
         cfg = (p.get("sc_med"), p.get("sc_avg"), p.get("sc_band_mg"), p.get("sc_step_mg"),
-               p.get("sc_ztrk_mg"), p.get("sc_tmo_ms"), self.k)
+               p.get("sc_ztrk_mg"), p.get("sc_tmo_ms"), self.k, p.get("sc_spike_mg"))
         if cfg == self._cfg:
             return
         k = self.k
+        # Thresholds are set in mg; the filter works in counts. Uncalibrated,
+        # 1 mg per count is near enough (a 5 kg cell gives 1.16 mg/count).
         band = filters.counts_for_mg(cfg[2], k) if k else cfg[2]
         step = (filters.counts_for_mg(cfg[3], k) if k else cfg[3]) if cfg[3] else 0
+        spike = (filters.counts_for_mg(cfg[7], k) if k else cfg[7]) if cfg[7] else 0
         f = self.f
         if f is None or f.n_med != cfg[0] or f.n_avg != cfg[1]:
-            self.f = filters.MassFilter(cfg[0], cfg[1], step, band)
+            self.f = filters.MassFilter(cfg[0], cfg[1], step, band, spike)
         else:
             f.band = band
             f.step = step
+            f.spike = spike
         self._ztrk = filters.counts_for_mg(cfg[4], k) if cfg[4] and k else 0
         self._tmo_us = cfg[5] * 1000
         self._cfg = cfg

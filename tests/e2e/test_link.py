@@ -107,3 +107,28 @@ def test_silent_port_is_reported(tmp_path: Path) -> None:
         with pytest.raises(UserError, match="no answer from a lunasample board"):
             link.open()
         link.close()
+
+
+def test_cable_pull_mid_command_reconnects_and_runs_it_once(tmp_path: Path) -> None:
+    with EmulatedBoard(speed=1, fs_dir=tmp_path / "fs") as board:
+        with Link(board.url, reconnect_s=10) as link:
+            link.command("HBTO", ms=20000)
+            link.command("ARM")
+            before = link.command("STATUS").int("cmds")
+            done: list[object] = []
+
+            def home() -> None:
+                done.append(link.run("HOME", timeout_board_s=120))
+
+            import threading
+            t = threading.Thread(target=home)
+            t.start()
+            time.sleep(1.0)  # HOME is under way
+            board.unplug()
+            t.join(timeout=120)
+            assert done and done[0].int("ok") == 1  # type: ignore[attr-defined]
+            assert link.stats["reconnects"] >= 1
+            st = link.command("STATUS")
+            # HOME ran once (plus HELLO on reconnect and this STATUS).
+            assert st.int("cmds") - before == 3
+            assert st.int("replays") >= 1

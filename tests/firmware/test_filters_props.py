@@ -12,16 +12,17 @@ from lunasample.firmware.sampler import filters
 from tests.conftest import run_micropython
 
 CODE = st.integers(min_value=-(1 << 23), max_value=(1 << 23) - 1)
+# (n_med, n_avg, step, band, spike)
 WINDOWS = st.tuples(st.sampled_from([1, 3, 5, 7, 9]), st.integers(1, 32),
-                    st.integers(0, 5000), st.integers(0, 2000))
+                    st.integers(0, 5000), st.integers(0, 2000), st.integers(0, 20000))
 
 
-def _run_cpython(xs: list[int], cfg: tuple[int, int, int, int]) -> list[tuple[int, bool]]:
+def _run_cpython(xs: list[int], cfg: tuple[int, int, int, int, int]) -> list[tuple[int, bool]]:
     f = filters.MassFilter(*cfg)
     return [(f.push(x), f.settled) for x in xs]
 
 
-def _run_micropython(xs: list[int], cfg: tuple[int, int, int, int]) -> list[tuple[int, bool]]:
+def _run_micropython(xs: list[int], cfg: tuple[int, int, int, int, int]) -> list[tuple[int, bool]]:
     script = f"""
 from sampler import filters
 f = filters.MassFilter(*{cfg!r})
@@ -40,7 +41,7 @@ print(f.spikes)
 @settings(max_examples=30, deadline=None)
 @given(st.lists(CODE, min_size=1, max_size=120), WINDOWS)
 def test_micropython_and_cpython_give_identical_results(
-    xs: list[int], cfg: tuple[int, int, int, int]
+    xs: list[int], cfg: tuple[int, int, int, int, int]
 ) -> None:
     assert _run_micropython(xs, cfg) == _run_cpython(xs, cfg)
 
@@ -49,7 +50,7 @@ def test_micropython_and_cpython_give_identical_results(
 @given(st.lists(st.integers(0, 20000), min_size=2, max_size=200), WINDOWS,
        st.integers(-(1 << 22), 1 << 22))
 def test_monotone_input_gives_monotone_output(
-    steps: list[int], cfg: tuple[int, int, int, int], start: int
+    steps: list[int], cfg: tuple[int, int, int, int, int], start: int
 ) -> None:
     xs = []
     v = start
@@ -63,27 +64,29 @@ def test_monotone_input_gives_monotone_output(
 
 @settings(max_examples=200, deadline=None)
 @given(CODE, st.integers(-(1 << 20), 1 << 20).filter(lambda d: d != 0), st.integers(0, 40),
-       st.sampled_from([3, 5, 7, 9]), st.integers(1, 32), st.integers(0, 5000))
+       st.sampled_from([3, 5, 7, 9]), st.integers(1, 32), st.integers(0, 5000),
+       st.integers(0, 20000))
 def test_a_single_spike_is_rejected(
-    c: int, spike: int, where: int, n_med: int, n_avg: int, step: int
+    c: int, spike: int, where: int, n_med: int, n_avg: int, step: int, spike_limit: int
 ) -> None:
     n = n_med + n_avg + where + 10
     xs = [c] * n
     pos = n_med + where  # after the median window has filled
     xs[pos] = max(-(1 << 23), min((1 << 23) - 1, c + spike))
-    out = _run_cpython(xs, (n_med, n_avg, step, 0))
+    out = _run_cpython(xs, (n_med, n_avg, step, 0, spike_limit))
     assert all(v == c for v, _ in out)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(CODE, max_size=40), CODE, WINDOWS)
 def test_constant_input_converges_exactly_and_settles(
-    before: list[int], c: int, cfg: tuple[int, int, int, int]
+    before: list[int], c: int, cfg: tuple[int, int, int, int, int]
 ) -> None:
-    n_med, n_avg, _step, _band = cfg
-    xs = before + [c] * (n_med + 2 * n_avg)
+    n_med, n_avg = cfg[0], cfg[1]
+    xs = before + [c] * (n_med + 3 * n_avg + 1)
     out = _run_cpython(xs, cfg)
-    # step=0 means no restart: the old readings need a full window to leave.
+    # step=0 means no restart: the old readings must pass the median, both
+    # averages and the settle window; one held-back spike costs a reading.
     assert out[-1] == (c, True)
 
 

@@ -69,16 +69,16 @@ run_cmd("CAL", {"point": "0"})
 cell.configure({"extra_g": 1000.0})
 run_cmd("CAL", {"point": "1", "g": "1000"})
 cell.configure({"extra_g": 0.0})
-settle(3000)
+settle(5000)
 """
 
 
 def test_control_step_allocates_nothing_with_vibration_and_spikes(tmp_path: Path) -> None:
     body = _calibrate() + """
-cell.configure({"drill_rpm": 300.0, "hit_hz": 3.0, "extra_g": 700.0})
+cell.configure({"drill_rpm": 200.0, "hit_hz": 5.0, "extra_g": 700.0})
 n0 = s.drv.reads
 fails = 0
-for i in range(5000):
+for i in range(8000):
     simworld.advance(1000)
     t = time.ticks_us()
     micropython.heap_lock()
@@ -94,9 +94,9 @@ print("RESULT", fails, s.drv.reads - n0, s.f.spikes, s.mass_mg, s.calibrated)
     res = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")][0].split()
     fails, reads, spikes, mass_mg, cal = int(res[1]), int(res[2]), int(res[3]), int(res[4]), res[5]
     assert fails == 0
-    assert reads == 50  # 5 s at 10 SPS: every conversion went through the step
+    assert reads == 80  # 8 s at 10 SPS: every conversion went through the step
     assert spikes > 0 and cal == "True"  # the mass path ran, with percussion spikes
-    assert abs(mass_mg - 700_000) < 5_000
+    assert abs(mass_mg - 700_000) < 5_000  # accuracy: benchmarks/bench_mass.py
 
 
 def test_calibration_survives_restart_and_accounting_reaches_the_target(tmp_path: Path) -> None:
@@ -105,11 +105,11 @@ ctx.params.set("sc_target_mg", 200000)
 print("EMPTY", s.mass_mg, s.settled)
 assert s.begin_sample()
 cell.configure({"extra_g": 150.0})
-settle(4000)
+settle(6000)
 got = s.end_sample()
 assert s.begin_sample()
 cell.configure({"extra_g": 250.0})
-settle(4000)
+settle(6000)
 got2 = s.end_sample()
 print("RESULT", got, got2, s.total_mg)
 """
@@ -128,9 +128,9 @@ print("RESULT", got, got2, s.total_mg)
 
     # A restart (new process, same flash) loads the calibration and weighs at once.
     body2 = """
-settle(3000)
+settle(5000)
 cell.configure({"extra_g": 400.0})
-settle(4000)
+settle(6000)
 print("RESULT", s.calibrated, s.cal.state, s.mass_mg)
 """
     r = run_micropython(_script(tmp_path, {"extra_g": 0.0}, body2), heap_kb=128)
@@ -150,4 +150,4 @@ print("RESULT", ok, safety.FAULT_NAMES[ctx.safety.fault], s.fault_active())
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")][0]
     assert line.startswith("RESULT False calibration scale: not calibrated")
     evs = [f for t, f in _frames(r.stdout) if t == "EV"]
-    assert {"kind": "cal", "st": "missing"} in evs
+    assert any(e.get("kind") == "cal" and e.get("st") == "missing" for e in evs)

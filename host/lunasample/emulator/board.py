@@ -170,6 +170,7 @@ class EmulatedBoard:
         self._partial_in = bytearray()
         self._partial_out = bytearray()
         self._ctl_buf = b""
+        self._host_requests: list[dict[str, Any]] = []
         self.restarts = 0
         self.events: list[dict[str, Any]] = []  # power cuts and restarts, in order
         self.pty_path = ""
@@ -237,6 +238,14 @@ class EmulatedBoard:
         """Change plant parameters (e.g. rock_depth_mm) on the running board."""
         self.plant.update(values)
         self._ctl({"op": "plant", "values": values})
+
+    def unplug(self) -> None:
+        """Pull the cable: drop the current socket client (it must reconnect)."""
+        self._ctl_host({"op": "unplug"})
+
+    def _ctl_host(self, msg: dict[str, Any]) -> None:
+        # Requests served by the bridge thread itself, which owns the sockets.
+        self._host_requests.append(msg)
 
     def set_speed(self, speed: float) -> None:
         """Change the speed factor (virtual seconds per real second; 0 = no pacing)."""
@@ -367,6 +376,11 @@ class EmulatedBoard:
         self._sel.register(self._listen, selectors.EVENT_READ, "listen")
         self._register_proc()
         while not self._stop.is_set():
+            while self._host_requests:
+                if self._host_requests.pop(0)["op"] == "unplug" and self._client is not None:
+                    self._sel.unregister(self._client)
+                    self._client.close()
+                    self._client = None
             for key, _ in self._sel.select(self.line.wait(0.05)):
                 try:
                     self._on_ready(key)

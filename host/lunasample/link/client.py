@@ -335,9 +335,16 @@ class Link:
         self._stop.set()
 
     def _rehello(self) -> None:
-        # Same session id: the board keeps its reply cache for our retries.
+        # Same session id: the board keeps its reply cache for our retries,
+        # so resending a long command that was running gets its DONE (if it
+        # finished while the cable was out) without running it again.
         with contextlib.suppress(UserError):
             self.handshake()
+            with self._lock:
+                waiting = [p for p in self._pending.values()
+                           if p.ack is not None and p.done is None]
+            for p in waiting:
+                self._write(p.frame)
 
     def _on_line(self, line: bytes) -> None:
         start = line.find(b"$")
