@@ -69,6 +69,7 @@ class _Pending:
     frame: bytes
     ack: Frame | None = None
     done: Frame | None = None
+    rebooted: bool = False
     event: threading.Event = field(default_factory=threading.Event)
 
 
@@ -261,6 +262,8 @@ class Link:
                 p.event.clear()
                 if p.done is not None:
                     break
+                if p.rebooted:
+                    raise LinkError(f"the board rebooted during {mtype}")
                 if (self.clock.board_ms - start_ms) / 1000.0 > timeout_board_s:
                     raise LinkError(f"{mtype} did not finish within {timeout_board_s:g} s "
                                     "of board time")
@@ -334,12 +337,14 @@ class Link:
             return
         self._stop.set()
 
-    def _rehello(self) -> None:
+    def _rehello(self, resend: bool = True) -> None:
         # Same session id: the board keeps its reply cache for our retries,
         # so resending a long command that was running gets its DONE (if it
         # finished while the cable was out) without running it again.
         with contextlib.suppress(UserError):
             self.handshake()
+            if not resend:
+                return
             with self._lock:
                 waiting = [p for p in self._pending.values()
                            if p.ack is not None and p.done is None]
@@ -383,6 +388,16 @@ class Link:
         elif mtype == "TM":
             self.clock.update(fr.int("t"))
             self.telemetry = fields
+        elif mtype == "EV" and fields.get("kind") == "boot" and self.hello is not None:
+            # The board rebooted (power cut, watchdog): it forgot our session
+            # and stopped whatever ran. Say HELLO again so what it records next
+            # carries our session id, and end the waits for running commands.
+            with self._lock:
+                for p in self._pending.values():
+                    if p.ack is not None and p.done is None:
+                        p.rebooted = True
+                        p.event.set()
+            threading.Thread(target=self._rehello, args=(False,), daemon=True).start()
         for want, fn in self._subs:
             if want in ("*", mtype):
                 fn(fr)

@@ -30,7 +30,7 @@ _last_cpu = utime.ticks_us()
 
 _PLANT_DT = 1000  # plant integration step, us
 _CTL_EVERY = 5000  # control channel poll interval, us of virtual time
-_SNAP_EVERY = 100000  # state snapshot interval, us of virtual time
+_SNAP_EVERY_MS = 500  # state snapshot interval, ms of real time
 _next_plant = 0
 _next_ctl = 0
 _next_snap = 0
@@ -205,10 +205,11 @@ def _service():
     if vt_us >= _next_ctl:
         _next_ctl = vt_us + _CTL_EVERY
         _poll_ctl()
-    if vt_us >= _next_snap:
-        _next_snap = vt_us + _SNAP_EVERY
-        if _ctl_out is not None:
-            send({"op": "state", "t_us": vt_us, "plants": snapshot()})
+    if _ctl_out is not None and utime.ticks_diff(utime.ticks_ms(), _next_snap) >= 0:
+        # Real-time paced: at full speed a snapshot per 100 virtual ms would
+        # be a thousand JSON documents a second. A power cut sends its own.
+        _next_snap = utime.ticks_add(utime.ticks_ms(), _SNAP_EVERY_MS)
+        send({"op": "state", "t_us": vt_us, "plants": snapshot()})
     if wdt_deadline >= 0 and vt_us > wdt_deadline:
         power_cut("wdt", 3)  # machine.WDT_RESET
 
