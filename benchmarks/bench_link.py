@@ -273,7 +273,6 @@ def main(argv: list[str] | None = None) -> None:
     n_ping = 250 if a.quick else 1500
     n_noise = 120 if a.quick else 600
     tm_s = 1.0 if a.quick else 4.0
-    figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-link-") as tmp:
         work = Path(tmp)
         with EmulatedBoard(speed=1, fs_dir=work / "fw", seed=3) as fw, null_board(work) as nb, \
@@ -285,12 +284,6 @@ def main(argv: list[str] | None = None) -> None:
             tm = telemetry(fw, fl, tap, tm_s)
             oh = overhead(tap, proto.encode(12345, "PING", {"n": 100}))
             ns = noise(fw, fl, n_noise, 0.002, 0.02)
-    for name, r in tp.items():
-        for k, v in r.items():
-            figures[f"{k}_{name}"] = v
-    figures.update(tm)
-    figures.update(oh)
-    figures.update(ns)
     u = tp["115200"]
     of_limit = ratio(u["cmds_per_s"], u["line_limit"])
     print(f"\nfirmware PING rate (unlimited line): {tp['unlimited']['cmds_per_s']:.0f} cmd/s; "
@@ -302,10 +295,10 @@ def main(argv: list[str] | None = None) -> None:
         "cmds_ratio_null": tp["unlimited"]["ratio_null"],
         "cmds_per_s_115200": u["cmds_per_s"],
         "cmds_per_s_usb": tp["usb_fs"]["cmds_per_s"],
-
         "tm_share_115200_100hz": tm["tm_share_115200_100hz"],
         "framing_tm": oh.get("framing_tm", 0.0),
     }
+    last.update((k, v) for k, v in ns.items() if k.startswith("noise_") and k != "noise_pings")
     sys.stdout.flush()
     print(figures_line(last))
 

@@ -80,7 +80,7 @@ FIGURES: dict[str, Figure] = {
     "link.frames_lost": Figure("commands lost under line noise", "frames", "== 0",
                           "CRC-16/MCRF4XX (MAVLink X.25)"),
     "soak_hours": Figure("soak, board time", "h", "", "CE-5 ~19 h surface work"),
-    "soak.heap_drift_bytes": Figure("soak heap drift", "B", "> -1024", "board heap 192 KB"),
+    "soak.heap_drift_bytes": Figure("soak heap drift", "B", "> -1024", "board heap_kb"),
     "soak.frames_lost": Figure("soak frames lost (TM 10 Hz)", "frames", "== 0", ""),
     "soak.overruns": Figure("soak loop overruns", "", "", "1 kHz loop"),
     "scenarios": Figure("fault scenarios run", "", "", "CE-5/CE-6 fault cases"),

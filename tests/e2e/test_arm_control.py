@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,6 @@ from tests.e2e.test_drill_control import LOOP_US, TICKS_MASK, us_after, wait_for
 
 LIMITS = json.loads((paths.BOARDS_DIR / "emulator.json").read_text())["limits"]
 
-
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[tuple[EmulatedBoard, Link]]:
-    with EmulatedBoard(speed=0, fs_dir=tmp_path / "flash") as b, Link(b.url) as lk:
-        lk.command("HBTO", ms=60000)
-        lk.command("ARM")
-        yield b, lk
 
 
 def arm_plant(b: EmulatedBoard) -> dict[str, Any]:

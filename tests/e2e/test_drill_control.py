@@ -10,7 +10,7 @@ time from telemetry at 100 Hz:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pytest
 from lunasample.emulator.board import EmulatedBoard
 from lunasample.firmware.sampler import proto
 from lunasample.link.client import CommandRejected, Frame, Link
+from tests.e2e.conftest import wait_until
 
 TICKS_MASK = (1 << 29) - 1  # the board's ticks_us wraps here
 LOOP_US = 1000
@@ -31,23 +32,8 @@ def us_after(a: int, b: int) -> int:
 
 def wait_for(pred: Callable[[], Any], timeout_s: float = 60.0) -> Any:
     """Poll pred() until it returns something truthy (wall-clock guard only)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.01)
-    raise AssertionError("condition not reached")
+    return wait_until(pred, timeout_s)
 
-
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[tuple[EmulatedBoard, Link]]:
-    with EmulatedBoard(speed=0, fs_dir=tmp_path / "flash") as b, Link(b.url) as lk:
-        # Unpaced, a board second is a few ms of wall time: a long heartbeat
-        # timeout keeps a busy test machine from tripping the link-loss failsafe.
-        lk.command("HBTO", ms=60000)
-        lk.command("ARM")
-        yield b, lk
 
 
 def drill_plant(b: EmulatedBoard) -> dict[str, Any]:

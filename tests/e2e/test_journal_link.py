@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 import threading
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,22 +15,13 @@ from lunasample.emulator.board import EmulatedBoard
 from lunasample.errors import UserError
 from lunasample.firmware.sampler import proto
 from lunasample.link.client import CommandRejected, Frame, Link
+from tests.e2e.conftest import wait_until
 
 REC = 80
 
 
-@pytest.fixture
-def fast(tmp_path: Path) -> Iterator[EmulatedBoard]:
-    with EmulatedBoard(speed=0, fs_dir=tmp_path / "flash", seed=9) as b:
-        yield b
 
-
-def _wait(pred: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        time.sleep(0.02)
+_wait = wait_until
 
 
 def _add(link: Link, i: int) -> tuple[int, int]:
@@ -110,12 +99,12 @@ def test_power_cut_in_the_middle_of_a_journal_write(fast: EmulatedBoard) -> None
         assert ev and ev[0]["dropped"] == "1" and ev[0]["n"] == "4"
         recs = journal.download(link)
     assert [r.n for r in recs] == [1, 2, 3, 4, 5] and n == 5
-    # Records made in this session carry its id; the retry reached the
-    # rebooted board before any HELLO, so that record names no session.
+    # Records carry the session id, the retried one too: the link saw the
+    # board's boot event and said HELLO again before resending.
     assert journal.find_command(recs, link.sid, recs[0].seq) == recs[0]
-    assert journal.find_command(recs, link.sid, seq) is None
     again = [r for r in recs if r.seq == seq]
-    assert len(again) == 1 and again[0].sid == "-" and again[0].mass_mg == 150_004
+    assert len(again) == 1 and again[0].mass_mg == 150_004
+    assert journal.find_command(recs, link.sid, seq) == again[0]
 
 
 def test_download_resumes_into_csv_and_clear_keeps_numbering(fast: EmulatedBoard,

@@ -5,28 +5,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from lunasample.emulator.board import EmulatedBoard
 from lunasample.firmware.sampler import proto
 from lunasample.link.client import CommandRejected, Frame, Link
+from tests.e2e.conftest import wait_until
 
-
-@pytest.fixture
-def fast(tmp_path: Path) -> Iterator[EmulatedBoard]:
-    with EmulatedBoard(speed=0, fs_dir=tmp_path / "flash", seed=4) as b:
-        yield b
-
-
-def _wait(pred: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        time.sleep(0.02)
+_wait = wait_until
 
 
 def _calibrate(board: EmulatedBoard, link: Link) -> None:

@@ -85,7 +85,9 @@ class LineRate:
     each direction on its own wire (full duplex); baud 0 = unlimited.
 
     Data is held until its last bit would have left the UART, so a
-    115200-baud or USB full-speed link can be measured on the emulator.
+    115200-baud or USB full-speed link can be measured on the emulator. The
+    line runs in real time: at a speed factor above 1 the board sends more
+    per real second (heartbeats, telemetry) than it would on hardware.
     carried counts the bytes put on the line: "in" to the board, "out" from it.
     """
 

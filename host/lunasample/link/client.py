@@ -130,6 +130,8 @@ class Link:
         self._subs: list[tuple[str, Callable[[Frame], None]]] = []
         self._stop = threading.Event()
         self._connected = threading.Event()
+        self._session_ok = threading.Event()
+        self._session_ok.set()
         self._reader: threading.Thread | None = None
         self._last_board_seq: int | None = None
 
@@ -207,6 +209,10 @@ class Link:
             for attempt, wait in enumerate(self.retry.timeouts()):
                 if attempt:
                     self.stats["retries"] += 1
+                    if mtype != "HELLO":
+                        # After a reboot, resend only once the new HELLO is
+                        # done, so what the board records names our session.
+                        self._session_ok.wait(self.reconnect_s)
                 p.event.clear()
                 self._write(p.frame)
                 if self._wait_reply(p, wait):
@@ -341,10 +347,13 @@ class Link:
         # Same session id: the board keeps its reply cache for our retries,
         # so resending a long command that was running gets its DONE (if it
         # finished while the cable was out) without running it again.
-        with contextlib.suppress(UserError):
+        try:
             self.handshake()
-            if not resend:
-                return
+        except UserError:
+            return
+        finally:
+            self._session_ok.set()
+        if resend:
             with self._lock:
                 waiting = [p for p in self._pending.values()
                            if p.ack is not None and p.done is None]
@@ -392,6 +401,7 @@ class Link:
             # The board rebooted (power cut, watchdog): it forgot our session
             # and stopped whatever ran. Say HELLO again so what it records next
             # carries our session id, and end the waits for running commands.
+            self._session_ok.clear()
             with self._lock:
                 for p in self._pending.values():
                     if p.ack is not None and p.done is None:

@@ -21,7 +21,7 @@ from lunasample.mission.integrate import rk4
 from lunasample.mission.orbits import apsides, circular_speed, period, vis_viva
 from lunasample.mission.outcome import PhaseArrays, checks
 from lunasample.mission.params import MissionParams
-from lunasample.mission.rocket import delta_v, exhaust_velocity, propellant_for
+from lunasample.mission.rocket import delta_v, exhaust_velocity, planar_rhs, propellant_for
 
 NAME = "ascent"
 FloatArray = NDArray[np.float64]
@@ -61,18 +61,8 @@ class AscentDynamics:
 
     def rhs(self, y: FloatArray) -> FloatArray:
         """Time derivative of (downrange, altitude, vx, vh, mass)."""
-        _, h, vx, vh, m = y
-        r = self.r_site + h
         tx, th = self.steering(y)
-        return np.stack(
-            [
-                vx * self.r_site / r,
-                vh,
-                tx / m - vx * vh / r,
-                th / m - self.mu / r**2 + vx**2 / r,
-                -np.hypot(tx, th) / self.ve,
-            ]
-        )
+        return planar_rhs(y, tx, th, self.r_site, self.mu, self.ve)
 
     def event(self, y: FloatArray) -> FloatArray:
         """<= 0 at engine cut-off (target speed reached) or on falling back to the ground."""

@@ -29,7 +29,7 @@ from lunasample.mission.integrate import rk4
 from lunasample.mission.orbits import circular_speed, vis_viva
 from lunasample.mission.outcome import PhaseArrays, checks
 from lunasample.mission.params import MissionParams
-from lunasample.mission.rocket import delta_v, exhaust_velocity, propellant_for
+from lunasample.mission.rocket import delta_v, exhaust_velocity, planar_rhs, propellant_for
 
 NAME = "descent"
 FloatArray = NDArray[np.float64]
@@ -79,18 +79,8 @@ class DescentDynamics:
 
     def rhs(self, y: FloatArray) -> FloatArray:
         """Time derivative of (downrange, altitude, vx, vh, mass)."""
-        _, h, vx, vh, m = y
-        r = self.r_site + h
         tx, th = self.thrust(y)
-        return np.stack(
-            [
-                vx * self.r_site / r,
-                vh,
-                tx / m - vx * vh / r,
-                th / m - self.mu / r**2 + vx**2 / r,
-                -np.hypot(tx, th) / self.ve,
-            ]
-        )
+        return planar_rhs(y, tx, th, self.r_site, self.mu, self.ve)
 
     def event(self, y: FloatArray) -> FloatArray:
         """<= 0 at the hover altitude once braking is over, or on hitting the ground."""
