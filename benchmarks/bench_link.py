@@ -270,9 +270,10 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer round trips (CI)")
     a = ap.parse_args(argv)
-    n_ping = 250 if a.quick else 1500
-    n_noise = 120 if a.quick else 600
-    tm_s = 1.0 if a.quick else 4.0
+    n_ping = 100 if a.quick else 1500
+    n_noise = 60 if a.quick else 600
+    tm_s = 0.5 if a.quick else 4.0
+    rounds = 2 if a.quick else 5
     with tempfile.TemporaryDirectory(prefix="bench-link-") as tmp:
         work = Path(tmp)
         with EmulatedBoard(speed=1, fs_dir=work / "fw", seed=3) as fw, null_board(work) as nb, \
@@ -280,7 +281,7 @@ def main(argv: list[str] | None = None) -> None:
             tap = Tap()
             fl.subscribe("*", tap)
             fl.command("HBTO", ms=60000)
-            tp = throughput(fw, fl, nb, nl, n_ping, 5)
+            tp = throughput(fw, fl, nb, nl, n_ping, rounds)
             tm = telemetry(fw, fl, tap, tm_s)
             oh = overhead(tap, proto.encode(12345, "PING", {"n": 100}))
             ns = noise(fw, fl, n_noise, 0.002, 0.02)

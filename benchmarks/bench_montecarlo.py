@@ -94,10 +94,10 @@ def vectorised_runs_per_s(params: MissionParams, runs: int) -> tuple[float, floa
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer runs (about half a minute)")
+    ap.add_argument("--quick", action="store_true", help="fewer runs (a few seconds, for CI)")
     args = ap.parse_args()
     params = load_params()
-    naive_n, vec_n = (6, 20_000) if args.quick else (30, 100_000)
+    naive_n, vec_n = (3, 5_000) if args.quick else (30, 100_000)
     naive = naive_runs_per_s(params, naive_n)
     print(f"per-run loop, solve_ivp:   {naive:10.1f} missions/s ({naive_n} missions)")
     vec, elapsed = vectorised_runs_per_s(params, vec_n)
