@@ -409,6 +409,8 @@ class EmulatedBoard:
             self._client = conn
             self._sel.register(conn, selectors.EVENT_READ, "client")
         elif what == "client":
+            if key.fileobj is not self._client:
+                return  # a connection closed earlier in this same select round
             assert self._client is not None
             data = self._client.recv(4096)
             if not data:

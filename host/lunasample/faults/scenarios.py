@@ -268,7 +268,8 @@ def _link_drop(run: Run, out: Outcome) -> None:
     hbto_s = HBTO_MS / 1000.0
     t_us = run.board.query()["t_us"]
     run.board.inject("serial_drop", 1.0)  # the cable is cut
-    run.wait_for("link-loss timeout", lambda: run.board.query()["t_us"] - t_us > (hbto_s + 2) * 1e6)
+    run.wait_for("link-loss timeout",
+                 lambda: run.board.query()["t_us"] - t_us > (hbto_s + 2) * 1e6)
     run.board.inject("serial_drop", 0)
     st = run.link.command("STATUS").fields
     q = run.board.query()
