@@ -21,6 +21,20 @@ def pulses_for(gain):
     return p
 
 
+def accept(drv, v):
+    """Store a 24-bit two's-complement reading on driver `drv` (GPIO or PIO);
+    the first conversion after a gain change is marked invalid."""
+    if v & _SIGN:
+        v -= _WRAP
+    drv.raw = v
+    drv.reads += 1
+    if drv._skip:
+        drv._skip -= 1
+        drv.valid = False
+    else:
+        drv.valid = True
+
+
 def driver_name(board):
     """Module implementing the driver the board file asks for."""
     kind = board.get("hx711_driver", "gpio")
@@ -81,15 +95,7 @@ class HX711:
             sck.on()
             sck.off()
         machine.enable_irq(irq)
-        if v & _SIGN:
-            v -= _WRAP
-        self.raw = v
-        self.reads += 1
-        if self._skip:
-            self._skip -= 1
-            self.valid = False
-        else:
-            self.valid = True
+        accept(self, v)
         return True
 
     def power_down(self):

@@ -7,11 +7,9 @@ import machine
 import rp2
 from micropython import const
 
-from sampler.hx711 import pulses_for
+from sampler.hx711 import accept, pulses_for
 
 _FREQ = const(1000000)  # 1 us per PIO cycle
-_SIGN = const(0x800000)
-_WRAP = const(0x1000000)
 
 
 @rp2.asm_pio(sideset_init=rp2.PIO.OUT_LOW, in_shiftdir=rp2.PIO.SHIFT_LEFT)
@@ -70,16 +68,7 @@ class HX711:
         sm = self._sm
         if not sm.rx_fifo():
             return False
-        v = sm.get() & 0xFFFFFF
-        if v & _SIGN:
-            v -= _WRAP
-        self.raw = v
-        self.reads += 1
-        if self._skip:
-            self._skip -= 1
-            self.valid = False
-        else:
-            self.valid = True
+        accept(self, sm.get() & 0xFFFFFF)
         return True
 
     def power_down(self):

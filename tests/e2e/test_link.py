@@ -132,3 +132,20 @@ def test_cable_pull_mid_command_reconnects_and_runs_it_once(tmp_path: Path) -> N
             # HOME ran once (plus HELLO on reconnect and this STATUS).
             assert st.int("cmds") - before == 3
             assert st.int("replays") >= 1
+
+
+def test_telemetry_frames_stay_within_the_limit_and_merge(link: Link) -> None:
+    frames = []
+    link.subscribe("TM", frames.append)
+    link.command("TMRATE", hz=20)
+    time.sleep(1.0)
+    link.command("TMRATE", hz=0)
+    assert frames
+    by_t: dict[str, dict[str, str]] = {}
+    for f in frames:
+        assert len(proto.encode(f.seq, "TM", f.fields)) <= proto.MAX_FRAME
+        by_t.setdefault(f.fields["t"], {}).update(f.fields)
+    # Every sample carries every source's fields, core and subsystems alike.
+    keys = set.union(*(set(v) for v in by_t.values()))
+    assert {"st", "flt", "ovr", "mem", "mass", "dr", "a1", "cp"} <= keys
+    assert set(link.telemetry) >= {"st", "mem"}

@@ -396,7 +396,11 @@ class Link:
             self._write(proto.encode(self._next_seq(), "HB"))
         elif mtype == "TM":
             self.clock.update(fr.int("t"))
-            self.telemetry = fields
+            # A sample too big for one frame comes as several with the same t.
+            if self.telemetry.get("t") == fields.get("t"):
+                self.telemetry = {**self.telemetry, **fields}
+            else:
+                self.telemetry = fields
         elif mtype == "EV" and fields.get("kind") == "boot" and self.hello is not None:
             # The board rebooted (power cut, watchdog): it forgot our session
             # and stopped whatever ran. Say HELLO again so what it records next
