@@ -149,3 +149,15 @@ def test_telemetry_frames_stay_within_the_limit_and_merge(link: Link) -> None:
     keys = set.union(*(set(v) for v in by_t.values()))
     assert {"st", "flt", "ovr", "mem", "mass", "dr", "a1", "cp"} <= keys
     assert set(link.telemetry) >= {"st", "mem"}
+
+
+def test_host_refuses_a_board_with_another_protocol_version(board: EmulatedBoard,
+                                                            monkeypatch) -> None:
+    # This host pretends to speak v2; the board (real firmware) speaks v1.
+    monkeypatch.setattr(proto, "PROTOCOL_VERSION", proto.PROTOCOL_VERSION + 1)
+    link = Link(board.url)
+    try:
+        with pytest.raises(UserError, match=r"speaks protocol v1, this host speaks v2"):
+            link.open()
+    finally:
+        link.close()

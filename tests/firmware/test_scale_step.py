@@ -11,6 +11,10 @@ from lunasample import paths
 from lunasample.firmware.sampler import proto
 from tests.conftest import run_micropython
 
+# The scale and its driver are compiled from source here (not .mpy as on a
+# board), which needs room for the compiler on top of the modules.
+HEAP_KB = 256
+
 
 def _script(tmp: Path, plant: dict[str, object], body: str) -> str:
     board = paths.load_board("emulator")
@@ -89,7 +93,7 @@ for i in range(8000):
     micropython.heap_unlock()
 print("RESULT", fails, s.drv.reads - n0, s.f.spikes, s.mass_mg, s.calibrated)
 """
-    r = run_micropython(_script(tmp_path, {}, body), heap_kb=128)
+    r = run_micropython(_script(tmp_path, {}, body), heap_kb=HEAP_KB)
     assert r.returncode == 0, r.stdout + r.stderr
     res = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")][0].split()
     fails, reads, spikes, mass_mg, cal = int(res[1]), int(res[2]), int(res[3]), int(res[4]), res[5]
@@ -113,7 +117,7 @@ settle(6000)
 got2 = s.end_sample()
 print("RESULT", got, got2, s.total_mg)
 """
-    r = run_micropython(_script(tmp_path, {}, body), heap_kb=128)
+    r = run_micropython(_script(tmp_path, {}, body), heap_kb=HEAP_KB)
     assert r.returncode == 0, r.stdout + r.stderr
     res = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")][0].split()
     got, got2, total = int(res[1]), int(res[2]), int(res[3])
@@ -133,7 +137,7 @@ cell.configure({"extra_g": 400.0})
 settle(6000)
 print("RESULT", s.calibrated, s.cal.state, s.mass_mg)
 """
-    r = run_micropython(_script(tmp_path, {"extra_g": 0.0}, body2), heap_kb=128)
+    r = run_micropython(_script(tmp_path, {"extra_g": 0.0}, body2), heap_kb=HEAP_KB)
     assert r.returncode == 0, r.stdout + r.stderr
     res = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")][0].split()
     assert res[1:3] == ["True", "ok"] and abs(int(res[3]) - 400_000) < 500
@@ -145,7 +149,7 @@ settle(2000)
 ok = s.begin_sample()
 print("RESULT", ok, safety.FAULT_NAMES[ctx.safety.fault], s.fault_active())
 """
-    r = run_micropython(_script(tmp_path, {}, body), heap_kb=128)
+    r = run_micropython(_script(tmp_path, {}, body), heap_kb=HEAP_KB)
     assert r.returncode == 0, r.stdout + r.stderr
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")][0]
     assert line.startswith("RESULT False calibration scale: not calibrated")

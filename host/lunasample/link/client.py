@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,32 @@ from lunasample.link.retry import RetryPolicy
 from lunasample.link.transport import open_port
 
 Fields = dict[str, str]
+
+
+def _read_chunk(ser: serial.SerialBase, wait_s: float = 0.05) -> bytes:
+    """Whatever has arrived, waiting up to wait_s for the first byte.
+
+    Ports with a file descriptor (POSIX serial, PTY, socket://) are waited
+    on with select and read whole; pyserial's socket handler reports at most
+    one byte in `in_waiting`, so reading by that count would cost a system
+    call per byte. Other ports (Windows COM) fall back to in_waiting.
+    """
+    try:
+        fd = ser.fileno()
+    except (AttributeError, NotImplementedError, serial.SerialException):
+        return ser.read(max(1, ser.in_waiting))
+    ready, _, _ = select.select([fd], [], [], wait_s)
+    if not ready:
+        return b""
+    timeout = ser.timeout
+    ser.timeout = 0  # non-blocking: take what is there
+    try:
+        data = ser.read(65536)
+    finally:
+        ser.timeout = timeout
+    if not data:
+        raise serial.SerialException("port closed")
+    return data
 
 
 class LinkError(UserError):
@@ -307,8 +334,8 @@ class Link:
             ser = self._ser
             try:
                 assert ser is not None
-                chunk = ser.read(max(1, ser.in_waiting))
-            except (serial.SerialException, OSError, TypeError, AttributeError):
+                chunk = _read_chunk(ser)
+            except (serial.SerialException, OSError, TypeError, AttributeError, ValueError):
                 self._reconnect()
                 buf.clear()
                 continue
