@@ -118,3 +118,24 @@ def test_monitor_replays_a_frame_log(tmp_path: Path) -> None:
     r = cli("monitor", "--replay", str(log))
     assert r.returncode == 0
     assert "PING  n=31" in r.stdout and "ACK" in r.stdout
+
+
+def test_emulate_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lunasample.cli", "emulate", "--fs", str(tmp_path / "fs")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("pty=")
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                  text=True).stdout.split()
+        assert children
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        for pid in children:
+            assert not Path(f"/proc/{pid}").exists() or "Z" in Path(
+                f"/proc/{pid}/stat").read_text().split()[2]
+    finally:
+        proc.kill()
+        proc.wait()
