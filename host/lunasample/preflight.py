@@ -5,24 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lunasample.errors import UserError
-from lunasample.link.client import Link
+from lunasample.link.client import Frame
 from lunasample.session import Session
 
 # Board seconds allowed for one TARE/CAL step (the scale waits to settle).
 _CAL_TIMEOUT_S = 180.0
 
 
-def calibrate_scale(link: Link, place: Callable[[float], None], ref_g: float) -> int:
-    """Two-point calibration: empty pan, then `ref_g` on it. Returns counts per kg.
+def calibrate_scale(run: Callable[..., Frame], place: Callable[[float], None], ref_g: float,
+                    timeout_s: float = _CAL_TIMEOUT_S) -> int:
+    """Two-point calibration: empty pan, then `ref_g` on it (left there). Returns
+    the board's factor k.
 
-    `place(g)` puts g grams on the pan (0 = empty it): a prompt on a real rig,
-    a plant parameter on the emulated board.
+    `run` is Link.run (or a rig context's run); `place(g)` puts g grams on the
+    pan (0 = empty it): a prompt on a real rig, a plant parameter on the
+    emulated board.
     """
     place(0.0)
-    link.run("CAL", timeout_board_s=_CAL_TIMEOUT_S, point=0)
+    run("CAL", timeout_s, point=0)
     place(ref_g)
-    done = link.run("CAL", timeout_board_s=_CAL_TIMEOUT_S, point=1, g=int(round(ref_g)))
-    place(0.0)
+    done = run("CAL", timeout_s, point=1, g=int(round(ref_g)))
     return done.int("k")
 
 
@@ -43,5 +45,6 @@ def ensure_calibrated(session: Session, ref_g: float = 500.0) -> bool:
             f"the scale on {link.port} is not calibrated: run "
             f"`lunasample rig run calibration --port {link.port}` with reference weights"
         )
-    calibrate_scale(link, lambda g: emu.set_plant(extra_g=g), ref_g)
+    calibrate_scale(link.run, lambda g: emu.set_plant(extra_g=g), ref_g)
+    emu.set_plant(extra_g=0.0)
     return True

@@ -172,7 +172,7 @@ class EmulatedBoard:
         self._partial_in = bytearray()
         self._partial_out = bytearray()
         self._ctl_buf = b""
-        self._host_requests: list[dict[str, Any]] = []
+        self._unplug = threading.Event()  # served by the bridge thread, which owns the sockets
         self.restarts = 0
         self.events: list[dict[str, Any]] = []  # power cuts and restarts, in order
         self.pty_path = ""
@@ -243,11 +243,7 @@ class EmulatedBoard:
 
     def unplug(self) -> None:
         """Pull the cable: drop the current socket client (it must reconnect)."""
-        self._ctl_host({"op": "unplug"})
-
-    def _ctl_host(self, msg: dict[str, Any]) -> None:
-        # Requests served by the bridge thread itself, which owns the sockets.
-        self._host_requests.append(msg)
+        self._unplug.set()
 
     def set_speed(self, speed: float) -> None:
         """Change the speed factor (virtual seconds per real second; 0 = no pacing)."""
@@ -378,11 +374,9 @@ class EmulatedBoard:
         self._sel.register(self._listen, selectors.EVENT_READ, "listen")
         self._register_proc()
         while not self._stop.is_set():
-            while self._host_requests:
-                if self._host_requests.pop(0)["op"] == "unplug" and self._client is not None:
-                    self._sel.unregister(self._client)
-                    self._client.close()
-                    self._client = None
+            if self._unplug.is_set():
+                self._unplug.clear()
+                self._drop_client()
             for key, _ in self._sel.select(self.line.wait(0.05)):
                 try:
                     self._on_ready(key)
@@ -402,9 +396,7 @@ class EmulatedBoard:
             self._to_board(data)
         elif what == "listen":
             conn, _ = self._listen.accept()
-            if self._client is not None:  # a new connection takes the port over
-                self._sel.unregister(self._client)
-                self._client.close()
+            self._drop_client()  # a new connection takes the port over
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._client = conn
             self._sel.register(conn, selectors.EVENT_READ, "client")
@@ -414,9 +406,7 @@ class EmulatedBoard:
             assert self._client is not None
             data = self._client.recv(4096)
             if not data:
-                self._sel.unregister(self._client)
-                self._client.close()
-                self._client = None
+                self._drop_client()
             else:
                 self._to_board(data)
         elif what == "board":
@@ -461,9 +451,14 @@ class EmulatedBoard:
             try:
                 self._client.sendall(data)
             except OSError:
-                self._sel.unregister(self._client)
-                self._client.close()
-                self._client = None
+                self._drop_client()
+
+    def _drop_client(self) -> None:
+        """Close the socket client, if any (bridge thread only)."""
+        if self._client is not None:
+            self._sel.unregister(self._client)
+            self._client.close()
+            self._client = None
 
     def _on_ctl(self, data: bytes) -> None:
         self._ctl_buf += data

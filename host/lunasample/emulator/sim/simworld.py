@@ -279,19 +279,6 @@ def _poll_ctl():
             _ctl_buf += b
 
 
-_handlers = {}
-
-
-def on(op, fn):
-    """Register a handler for control-channel messages {"op": op, ...}."""
-    _handlers[op] = fn
-
-
-def plant_param(name, default):
-    """A plant parameter from the emulator config (set with set_plant)."""
-    return config.get("plant", {}).get(name, default)
-
-
 def _handle(msg):
     global writes_left
     op = msg.get("op")
@@ -317,8 +304,6 @@ def _handle(msg):
             c = getattr(p, "configure", None)
             if c is not None:
                 c(config["plant"])
-    elif op in _handlers:
-        _handlers[op](msg)
     else:
         send({"op": "error", "text": "unknown op " + str(op)})
 

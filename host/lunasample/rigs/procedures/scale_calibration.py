@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lunasample.link.client import CommandRejected
+from lunasample.preflight import calibrate_scale
 from lunasample.rigs.procedure import ProcedureFailed, Result, RigContext, Setting
 
 if TYPE_CHECKING:
@@ -32,16 +33,12 @@ LIMITS = {
 
 def calibrate(ctx: RigContext, grams: float, timeout_s: float) -> int:
     """Two-point calibration with `grams` on the pan; returns the board's factor k."""
-    ctx.place_weight(0)
     try:
-        ctx.run("CAL", timeout_s, point=0)
-        ctx.place_weight(grams)
-        done = ctx.run("CAL", timeout_s, point=1, g=int(round(grams)))
+        return calibrate_scale(ctx.run, ctx.place_weight, grams, timeout_s)
     except CommandRejected as e:
         st = ctx.command("STATUS").fields
         fault = f"; board fault {st.get('flt')}" if st.get("st") == "FAULT" else ""
         raise ProcedureFailed(f"calibration failed: {e.text or e} ({e}{fault})") from None
-    return done.int("k")
 
 
 def weigh(ctx: RigContext, settle_s: float, timeout_s: float) -> float:
