@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 
 import serial
 
@@ -16,7 +17,7 @@ def open_port(port: str, baudrate: int = 115200, timeout: float = 0.05) -> seria
     Raises UserError naming the port and the reason (missing, busy, refused).
     """
     try:
-        return serial.serial_for_url(
+        ser = serial.serial_for_url(
             port, baudrate=baudrate, timeout=timeout, write_timeout=5, exclusive=True
         )
     except ValueError as e:  # unknown URL scheme, bad parameter
@@ -25,6 +26,12 @@ def open_port(port: str, baudrate: int = 115200, timeout: float = 0.05) -> seria
         raise UserError(f"cannot open {port}: {_reason(port, e)}") from None
     except OSError as e:
         raise UserError(f"cannot open {port}: {e.strerror or e}") from None
+    sock = getattr(ser, "_socket", None)  # pyserial's socket:// handler
+    if isinstance(sock, socket.socket):
+        # Frames are small and come one at a time: without this, Nagle's
+        # algorithm holds each command back until the previous one is acked.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return ser
 
 
 def _reason(port: str, e: serial.SerialException) -> str:
