@@ -49,6 +49,8 @@ class Params:
         except OSError:
             return
         except ValueError:
+            saved = None
+        if not isinstance(saved, dict):  # not JSON, or JSON but not an object
             self.load_error = "params.json corrupt: defaults used"
             return
         for k, v in saved.items():

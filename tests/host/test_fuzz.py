@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lunasample.emulator.board import EmulatedBoard
@@ -76,6 +76,7 @@ def _apply(ops: list[tuple[str, str, int]], store: type, workdir: Path) -> list[
     suppress_health_check=SLOW_OK,
 )
 @given(ops=OPS)
+@example(ops=[("file", "0", 0), ("load", "", 0)])  # JSON, but not an object
 def test_parameter_store_never_holds_an_out_of_range_value(ops, tmp_path: Path) -> None:
     trace = _apply(ops, config.Params, tmp_path)
     for item in trace:
@@ -91,6 +92,7 @@ def test_parameter_store_never_holds_an_out_of_range_value(ops, tmp_path: Path) 
     suppress_health_check=SLOW_OK,
 )
 @given(ops=OPS)
+@example(ops=[("file", "0", 0), ("load", "", 0)])  # JSON, but not an object
 def test_parameter_store_behaves_the_same_under_micropython(ops, tmp_path: Path) -> None:
     expected = json.loads(json.dumps(_apply(ops, config.Params, tmp_path)))
     work = tmp_path / "mp"
