@@ -3,17 +3,20 @@
 # (j2 lifts above the deck before j1 slews), a scoop servo, and scoop/dump
 # sequences. Stall: arm current high while stepping, or a home switch that
 # stays closed after its joint was driven away from it.
+import array
 import time
 
 import machine
-import micropython
 from micropython import const
 
 from sampler import proto
 from sampler import safety as S
+from sampler import trapezoid as T
 from sampler.comms import ACCEPTED, CmdError
 from sampler.drill import J_ABORT, J_NONE, J_OK, J_RUN, abort_reply, chain_stop, check_ready
 from sampler.motor import Servo, Stepper
+
+_advance = T.advance
 
 MDEG_PER_STEP = const(100)
 _ISENSE_FS_MA = const(5000)
@@ -60,68 +63,35 @@ def site_pose(n):
 
 
 class _Axis:
-    def __init__(self, step_pin, dir_pin, home_pin, lim, home_hi):
+    # One joint: its pins and limits; its profile state lives in the arm's
+    # shared trapezoid array at words [k, k + W).
+    def __init__(self, q, k, step_pin, dir_pin, home_pin, lim, home_hi):
         self.st = Stepper(step_pin, dir_pin)
         self.sw = machine.Pin(home_pin, machine.Pin.IN)
         self.lo = lim[0] // MDEG_PER_STEP
         self.hi = lim[1] // MDEG_PER_STEP
         self.trip = self.hi if home_hi else self.lo
         self.hdir = 1 if home_hi else -1
-        self.pq = 0  # commanded position, steps Q16
-        self.vq = 0  # steps per tick Q16
-        self.tq = 0
+        self._q = q
+        self._k = k
+
+    def pos(self):
+        return self._q[self._k + T.POS]
+
+    def set_pos(self, steps):
+        """Redefine where the joint is (homing) and hold it there."""
+        self._q[self._k + T.POS] = steps
+        self.hold()
 
     def hold(self):
-        self.pq = self.st.pos << 16
-        self.tq = self.pq
-        self.vq = 0
+        q = self._q
+        k = self._k
+        q[k + T.PQ] = q[k + T.POS] << 16
+        q[k + T.TQ] = q[k + T.PQ]
+        q[k + T.VQ] = 0
 
-    @micropython.native
-    def run(self, a, vm):
-        # One tick of an online trapezoid toward tq, then the step pulses
-        # that bring the motor to the commanded position.
-        p = self.pq
-        v = self.vq
-        d = self.tq - p
-        av = v if v >= 0 else -v
-        n = av // a
-        s = (av * (n + 1)) >> 1  # distance needed to stop from |v|
-        if d > 0:
-            if v < 0 or d > s:
-                v += a
-                if v > vm:
-                    v = vm
-            else:
-                v -= a
-                if v < a:
-                    v = a
-            p += v
-            if p >= self.tq:
-                p = self.tq
-                v = 0
-        elif d < 0:
-            if v > 0 or -d > s:
-                v -= a
-                if v < -vm:
-                    v = -vm
-            else:
-                v += a
-                if v > -a:
-                    v = -a
-            p += v
-            if p <= self.tq:
-                p = self.tq
-                v = 0
-        else:
-            v = 0
-        self.pq = p
-        self.vq = v
-        want = (p + 32768) >> 16
-        st = self.st
-        if st.pos < want:
-            st.pulse(1)
-        elif st.pos > want:
-            st.pulse(-1)
+    def target(self, steps):
+        self._q[self._k + T.TQ] = steps << 16
 
 
 class Arm:
@@ -134,10 +104,13 @@ class Arm:
         self._hz = b["loop_hz"]
         self.lims = (lim.get("j1_mdeg", (-90000, 180000)), lim.get("j2_mdeg", (-45000, 90000)),
                      lim.get("j3_mdeg", (0, 160000)))
+        self._q = array.array("i", [0] * (3 * T.W))
+        q = self._q
         self._axes = (
-            _Axis(pins["j1_step"], pins["j1_dir"], pins["j1_home"], self.lims[0], False),
-            _Axis(pins["j2_step"], pins["j2_dir"], pins["j2_home"], self.lims[1], True),
-            _Axis(pins["j3_step"], pins["j3_dir"], pins["j3_home"], self.lims[2], True),
+            _Axis(q, 0, pins["j1_step"], pins["j1_dir"], pins["j1_home"], self.lims[0], False),
+            _Axis(q, T.W, pins["j2_step"], pins["j2_dir"], pins["j2_home"], self.lims[1], True),
+            _Axis(q, 2 * T.W, pins["j3_step"], pins["j3_dir"], pins["j3_home"], self.lims[2],
+                  True),
         )
         self._servo = Servo(pins["scoop_pwm"])
         self._adc = machine.ADC(machine.Pin(pins["arm_isense"]))
@@ -191,7 +164,7 @@ class Arm:
             raise CmdError(proto.E_OUT_OF_RANGE, "j2 below deck clearance over the deck")
 
     def position(self):
-        return [a.st.pos * MDEG_PER_STEP for a in self._axes]
+        return [a.pos() * MDEG_PER_STEP for a in self._axes]
 
     def _plan_move(self, prog, cur, tgt):
         # Collision-free order: lift j2 to deck clearance before any slew,
@@ -292,7 +265,7 @@ class Arm:
                             t = ax.lo
                         elif t > ax.hi:
                             t = ax.hi
-                        ax.tq = t << 16
+                        ax.target(t)
                 self._vm = vm
                 self._pc += 4
                 return
@@ -309,16 +282,15 @@ class Arm:
                 j = prog[self._pc + 1]
                 self._pc += 2
                 ax = self._axes[j]
-                ax.st.pos = 0
-                ax.hold()
+                ax.set_pos(0)
                 self._hj = j
                 self._vm = self._vm_home
                 if ax.sw.value():
                     self._hphase = 1  # on the switch: leave it first
-                    ax.tq = (-ax.hdir * _BACKOUT) << 16
+                    ax.target(-ax.hdir * _BACKOUT)
                 else:
                     self._hphase = 2
-                    ax.tq = (ax.hdir * (ax.hi - ax.lo + 100)) << 16
+                    ax.target(ax.hdir * (ax.hi - ax.lo + 100))
                 return
         self.state = A_IDLE
         self.job = J_OK
@@ -326,13 +298,16 @@ class Arm:
     def step(self, now_us):
         if self.state == A_IDLE:
             return
-        a = self._a
-        vm = self._vm
-        moving = 0
-        for ax in self._axes:
-            if ax.vq or ax.pq != ax.tq:
-                ax.run(a, vm)
-                moving = 1
+        m = _advance(self._q, 3, self._a, self._vm)
+        if m & 7:
+            ax = self._axes
+            if m & 1:
+                ax[0].st.edge(-1 if m & 0x100 else 1)
+            if m & 2:
+                ax[1].st.edge(-1 if m & 0x200 else 1)
+            if m & 4:
+                ax[2].st.edge(-1 if m & 0x400 else 1)
+        moving = m & T.MOVING
         hj = self._hj
         if hj >= 0:
             self._homing(self._axes[hj], moving)
@@ -364,7 +339,7 @@ class Arm:
             return False
         bad = 0
         for ax in self._axes:
-            pos = ax.st.pos
+            pos = ax.pos()
             if pos < ax.lo or pos > ax.hi:
                 self._trip(S.F_JOINT_LIMIT)
                 return True
@@ -386,8 +361,7 @@ class Arm:
         closed = ax.sw.value()
         if self._hphase == 2:
             if closed:
-                ax.st.pos = ax.trip
-                ax.hold()
+                ax.set_pos(ax.trip)
                 self._hmask |= 1 << self._hj
                 if self._hmask == 7:
                     self.homed = 1
@@ -401,7 +375,7 @@ class Arm:
                 self._trip(S.F_LIMIT_SWITCH)  # left the switch and it stays closed
             else:
                 self._hphase = 2
-                ax.tq = (ax.st.pos + ax.hdir * (ax.hi - ax.lo + 100)) << 16
+                ax.target(ax.pos() + ax.hdir * (ax.hi - ax.lo + 100))
 
     # -- service phase -------------------------------------------------
     def service(self, now_ms):
@@ -420,10 +394,10 @@ class Arm:
         self.owner = -1
 
     def telemetry(self, out):
-        ax = self._axes
-        out.append(("a1", ax[0].st.pos * MDEG_PER_STEP))
-        out.append(("a2", ax[1].st.pos * MDEG_PER_STEP))
-        out.append(("a3", ax[2].st.pos * MDEG_PER_STEP))
+        q = self._q
+        out.append(("a1", q[T.POS] * MDEG_PER_STEP))
+        out.append(("a2", q[T.W + T.POS] * MDEG_PER_STEP))
+        out.append(("a3", q[2 * T.W + T.POS] * MDEG_PER_STEP))
         out.append(("ah", self.homed))
         out.append(("as", self.state))
 

@@ -33,13 +33,17 @@ class Stepper:
         self.pos = 0  # steps
 
     @micropython.native
-    def pulse(self, d):
-        """One step in direction d (+1/-1)."""
+    def edge(self, d):
+        """One step pulse in direction d (+1/-1); the caller keeps the position."""
         if d != self._d:
             self._d = d
             self._dirp.value(1 if d > 0 else 0)
         self._step.value(1)
         self._step.value(0)
+
+    def pulse(self, d):
+        """One step in direction d (+1/-1), counted in pos."""
+        self.edge(d)
         self.pos += d
 
 
