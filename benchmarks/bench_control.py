@@ -1,19 +1,26 @@
-"""Control-step cost of the drill and arm, integer vs float PID, and the
-emulator's sustained speed.
+"""Control-step cost of the whole firmware tick, integer vs float PID, and
+the emulator's sustained speed.
 
-Runs the real firmware modules in the MicroPython unix port (with the
-simulated machine and the plant models, plant time excluded from the
-figures) and the emulated board over the real link.
+The tick measured is the board's own control step (`app.control_step`: every
+subsystem's step at its board rate, then the watchdog), built by `app.build()`
+from the RP2040 board file, in the MicroPython unix port with the simulated
+machine and the plant models (plant time excluded), in the busiest case: the
+drill feeding under speed control, the three arm joints slewing at the start
+of a scoop, the scale converting. A second pass over the whole scoop (servo
+waits included) gives the mean load.
 
-The RP2040 figure is an estimate: unix-port step time x RP2040_COST_RATIO.
-The ratio (80) is the bytecode-speed gap between the unix port on a ~3 GHz
-x86-64 core and MicroPython on a 125 MHz Cortex-M0+ (an STM32F4 pyboard is
-~40x slower than the unix port, an M0+ at 125 MHz about half as fast again
-per bytecode). The simulated pin bus costs more per pin write than the
-RP2040's machine.Pin, so the estimate errs high. Replace it with a bench-rig
+The simulated machine's calls (a pin write that steps a plant, an ADC read
+that evaluates a motor model) cost far more than a real machine.Pin call, so
+the run counts them by kind and times each kind on its own: the firmware's
+own share is the step time less that simulated-hardware time. The RP2040
+figure is an estimate: (firmware share + the same calls at the price of a
+built-in call) x RP2040_COST_RATIO. The ratio (80) is the bytecode-speed gap
+between the unix port on a ~3 GHz x86-64 core and MicroPython on a 125 MHz
+Cortex-M0+ (an STM32F4 pyboard is ~40x slower than the unix port, an M0+ at
+125 MHz about half as fast again per bytecode). Replace it with a bench-rig
 measurement (`--ratio`) once one exists.
 
-Last line: step_us=<x> step_pct_rp2040_1khz=<y> emu_speed=<z>
+Last line: step_us=<x> fw_us=<y> step_pct_rp2040_1khz=<z> mean_pct_rp2040_1khz=<m> emu_speed=<s>
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,56 +41,106 @@ RP2040_COST_RATIO = 80.0
 
 STEP_SCRIPT = r"""
 import json, time, utime
-import simworld
-b = json.load(open(%(board)r))
+import simworld, machine
+b = json.load(open("board.json"))
 cfg = {"pins": b["pins"], "seed": 1, "speed": 0}
 simworld.setup(cfg)
-import plant_drill, plant_arm
+import plant_drill, plant_arm, plant_loadcell
 plant_drill.attach(cfg)
 plant_arm.attach(cfg)
-from sampler import safety as S
-from sampler import arm as A, drill as D
-from sampler.app import Context
-from sampler.comms import Comms
-from sampler.config import Params
+plant_loadcell.attach(cfg)
 
-class Line:
-    def read(self):
-        return -1
-    def write(self, data):
-        pass
+# Hardware calls by kind, counted by wrapping the simulated machine's
+# methods before the firmware binds them (counting pass only).
+KINDS = ("pin_w", "pin_r", "adc", "enc", "pwm", "wdt")
+CALLS = {k: 0 for k in KINDS}
+if %(count)d:
+    def counted(cls, attr, kind_of):
+        f = getattr(cls, attr)
+        def w(self, *a):
+            CALLS[kind_of(a)] += 1
+            return f(self, *a)
+        setattr(cls, attr, w)
+    counted(machine.Pin, "value", lambda a: "pin_w" if a else "pin_r")
+    counted(machine.Pin, "__call__", lambda a: "pin_w" if a else "pin_r")
+    counted(machine.Pin, "on", lambda a: "pin_w")
+    counted(machine.Pin, "off", lambda a: "pin_w")
+    counted(machine.ADC, "read_u16", lambda a: "adc")
+    counted(machine.Encoder, "value", lambda a: "enc")
+    counted(machine.PWM, "duty_u16", lambda a: "pwm")
+    counted(machine.WDT, "feed", lambda a: "wdt")
 
-saf = S.Safety()
-ctx = Context(b, saf, Comms(Line(), saf), Params())
-d = D.make(ctx)
-a = A.make(ctx)
-saf.set_movers((d, a))
-saf.arm()
-a.start(-1, A.A_HOMING, a.plan_home())
-while a.job != A.J_OK:
+from sampler import app
+ctx, loop = app.build()
+d, a, sc = ctx.sub["drill"], ctx.sub["arm"], ctx.sub["scale"]
+wdt = [machine.WDT(timeout=500)]
+control = app.control_step(ctx, wdt)
+ctx.safety.arm()
+a.start(-1, 1, a.plan_home())
+while a.job != 2:
     simworld.advance(1000)
-    now = time.ticks_us()
-    d.step(now)
-    a.step(now)
-a.job = A.J_NONE
-# Busiest case: drill feeding under speed control while the arm slews.
+    control(time.ticks_us())
+a.job = 0
+for k in KINDS:
+    CALLS[k] = 0
 d.start_drill(-1, 2000)
-a.start(-1, A.A_SCOOP, a.plan_scoop(3), 3)
+a.start(-1, 3, a.plan_scoop(3), 3)
+
+def run(n):
+    spent = 0
+    worst = 0
+    for _ in range(n):
+        simworld.advance(1000)
+        now = time.ticks_us()
+        t0 = utime.ticks_us()
+        control(now)
+        dt = utime.ticks_diff(utime.ticks_us(), t0)
+        spent += dt
+        if dt > worst:
+            worst = dt
+    return spent / n, worst
+
+busy, worst = run(%(steps)d)
+busy_calls = [CALLS[k] / %(steps)d for k in KINDS]
+rest = 0
 spent = 0
-n = 0
-worst = 0
-while n < %(steps)d:
-    simworld.advance(1000)
-    now = time.ticks_us()
+while a.job != 2:  # the rest of the scoop: moves, servo waits, dump
+    m, _ = run(100)
+    spent += m * 100
+    rest += 100
+mean = (busy * %(steps)d + spent) / (%(steps)d + rest)
+mean_calls = [CALLS[k] / (%(steps)d + rest) for k in KINDS]
+print("STEP", busy, worst, mean, %(steps)d + rest, d.phase, ctx.safety.state)
+print("CALLS", " ".join("%%.4f" %% c for c in busy_calls))
+print("MCALLS", " ".join("%%.4f" %% c for c in mean_calls))
+
+# What one simulated call of each kind costs, on the firmware's own objects;
+# and what a built-in call costs on this port (the price on a real board).
+def cost(f, arg, n=4000):
     t0 = utime.ticks_us()
-    d.step(now)
-    a.step(now)
-    dt = utime.ticks_diff(utime.ticks_us(), t0)
-    spent += dt
-    if dt > worst:
-        worst = dt
-    n += 1
-print("STEP", spent / n, worst, d.phase, a.state)
+    if f is None:
+        for _ in range(n):
+            pass
+    elif arg is None:
+        for _ in range(n):
+            f()
+    else:
+        for _ in range(n):
+            f(arg)
+    return utime.ticks_diff(utime.ticks_us(), t0) / n
+
+ax = a._axes[0]
+cal = {
+    "pin_w": cost(ax.st._step.value, 0),
+    "pin_r": cost(ax.sw.value, None),
+    "adc": cost(d._adc.read_u16, None),
+    "enc": cost(d._enc._enc.value, None),
+    "pwm": cost(d._motor._pwm.duty_u16, 0),
+    "wdt": cost(wdt[0].feed, None),
+}
+loop = cost(None, None)
+builtin = cost(abs, -1)
+print("COST", " ".join("%%.4f" %% (cal[k] - loop) for k in KINDS), loop, builtin)
 """
 
 PID_SCRIPT = r"""
@@ -141,15 +199,35 @@ print("PID", ti / N, tf / N)
 """
 
 
-def run_mp(script: str) -> str:
+def run_mp(script: str, cwd: str | None = None) -> str:
     """Run a script in the unix port with the firmware and sim on MICROPYPATH."""
     env = dict(os.environ, MICROPYPATH=f"{paths.SIM_DIR}:{paths.FIRMWARE_DIR}")
     r = subprocess.run([paths.micropython_binary(), "-X", "heapsize=512K", "-c", script],
                        capture_output=True, text=True, env=env, timeout=600,
-                       cwd=str(paths.FIRMWARE_DIR))
+                       cwd=cwd or str(paths.FIRMWARE_DIR))
     if r.returncode != 0:
         sys.exit(f"micropython failed:\n{r.stdout}{r.stderr}")
     return r.stdout
+
+
+def step_figures(steps: int, reps: int) -> dict[str, list[float]]:
+    """Timing passes (the fastest of `reps` kept: noise only adds time) and one
+    counting pass of the control tick (see the docstring)."""
+    board = (Path(paths.BOARDS_DIR) / "rpi_pico.json").read_text()
+    out: dict[str, list[float]] = {}
+    for count in [0] * reps + [1]:
+        with tempfile.TemporaryDirectory() as flash:  # params and journal land here
+            Path(flash, "board.json").write_text(board)
+            text = run_mp(STEP_SCRIPT % {"steps": steps, "count": count}, cwd=flash)
+        for line in text.splitlines():
+            key, *vals = line.split()
+            got = [float(v) for v in vals]
+            if count == 0 and key in ("STEP", "COST"):
+                if key not in out or (key == "STEP" and got[0] < out[key][0]):
+                    out[key] = got
+            elif count == 1 and key in ("CALLS", "MCALLS"):
+                out[key] = got
+    return out
 
 
 def emulator_speed(seconds: float) -> float:
@@ -173,22 +251,39 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ratio", type=float, default=RP2040_COST_RATIO,
                     help="RP2040 / unix-port cost ratio for the estimate")
     a = ap.parse_args(argv)
-    steps = 5000 if a.quick else 50000
-    board = Path(paths.BOARDS_DIR) / "rpi_pico.json"
-    out = run_mp(STEP_SCRIPT % {"board": str(board), "steps": steps}).split()
-    step_us, worst_us = float(out[1]), int(out[2])
+    steps = 3000  # the busiest stretch: every joint slewing while the drill feeds
+    f = step_figures(steps, 1 if a.quick else 5)
+    busy_us, worst_us, mean_us, ticks = f["STEP"][0], f["STEP"][1], f["STEP"][2], f["STEP"][3]
+    costs, loop_us, builtin_us = f["COST"][:6], f["COST"][6], f["COST"][7]
+    call_us = builtin_us - loop_us  # one call of a built-in (C) function
     pid = run_mp(PID_SCRIPT % {"n": 20000 if a.quick else 200000}).split()
     pid_int, pid_float = float(pid[1]), float(pid[2])
     speed = emulator_speed(1.5 if a.quick else 5.0)
-    rp_us = step_us * a.ratio
-    pct = rp_us / 1000.0 * 100.0  # of the 1 ms period at 1 kHz
-    print(f"control step (drill feeding + arm scooping), unix port: {step_us:.2f} us "
-          f"mean, {worst_us} us worst, over {steps} steps")
+
+    def estimate(step_us: float, calls: list[float]) -> tuple[float, float]:
+        sim_us = sum(n * c for n, c in zip(calls, costs, strict=True))
+        fw_us = max(step_us - sim_us, 0.0)
+        return fw_us, (fw_us + sum(calls) * call_us) * a.ratio
+
+    fw_us, rp_us = estimate(busy_us, f["CALLS"])
+    mfw_us, mrp_us = estimate(mean_us, f["MCALLS"])
+    pct, mpct = rp_us / 10.0, mrp_us / 10.0  # of the 1 ms period at 1 kHz
+    kinds = ("pin writes", "pin reads", "ADC", "encoder", "PWM", "watchdog")
+    print(f"control tick, busiest (drill feeding, 3 joints slewing, scale converting), "
+          f"unix port: {busy_us:.2f} us mean over {steps} ticks, {worst_us:.0f} us worst")
+    print("  hardware calls per tick: " + ", ".join(
+        f"{k} {n:.2f} ({c:.2f} us simulated)"
+        for k, n, c in zip(kinds, f["CALLS"], costs, strict=True)))
+    print(f"  firmware share: {fw_us:.2f} us; a built-in call costs {call_us:.3f} us here")
+    print(f"whole scoop ({ticks:.0f} ticks): {mean_us:.2f} us mean, "
+          f"firmware share {mfw_us:.2f} us")
     print(f"PID update: integer {pid_int:.3f} us, float {pid_float:.3f} us, "
           f"float/int = {pid_float / pid_int:.2f}")
-    print(f"RP2040 estimate (x{a.ratio:g}): {rp_us:.0f} us per step = {pct:.1f} % of 1 kHz")
+    print(f"RP2040 estimate (x{a.ratio:g}): busiest {rp_us:.0f} us = {pct:.1f} % of 1 kHz, "
+          f"whole-scoop mean {mrp_us:.0f} us = {mpct:.1f} %")
     print(f"emulator, unpaced, drilling: {speed:.1f} x real time")
-    print(f"step_us={step_us:.2f} step_pct_rp2040_1khz={pct:.1f} emu_speed={speed:.1f}")
+    print(f"step_us={busy_us:.2f} fw_us={fw_us:.2f} step_pct_rp2040_1khz={pct:.1f} "
+          f"mean_pct_rp2040_1khz={mpct:.1f} emu_speed={speed:.1f}")
 
 
 if __name__ == "__main__":

@@ -17,15 +17,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_micropython(
-    script: str, heap_kb: int = 64, extra_path: tuple[Path, ...] = (), timeout: float = 120
+    script: str, heap_kb: int = 64, extra_path: tuple[Path, ...] = (), timeout: float = 120,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `script` (source text) in the micropython unix port with the
-    firmware and the simulated machine/time on MICROPYPATH."""
+    firmware and the simulated machine/time on MICROPYPATH, in `cwd` (the
+    firmware directory by default)."""
     path = [str(p) for p in extra_path] + [str(paths.SIM_DIR), str(paths.FIRMWARE_DIR)]
     env = dict(os.environ, MICROPYPATH=":".join(path))
     return subprocess.run(
         [paths.micropython_binary(), "-X", f"heapsize={heap_kb}K", "-c", script],
-        capture_output=True, text=True, env=env, timeout=timeout, cwd=str(paths.FIRMWARE_DIR),
+        capture_output=True, text=True, env=env, timeout=timeout,
+        cwd=str(cwd or paths.FIRMWARE_DIR),
         stdin=subprocess.DEVNULL,  # the same with or without a terminal (CI has none)
     )
 

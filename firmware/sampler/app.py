@@ -145,18 +145,61 @@ def build():
     return ctx, loop
 
 
-def main():
-    ctx, loop = build()
-    steppers = tuple(s for s in ctx.sub.values() if hasattr(s, "step"))
-    saf = ctx.safety
-    wdt = [None]
+def control_step(ctx, wdt):
+    """The loop's allocation-free control step: each subsystem's step at its
+    rate, then the watchdog (wdt[0], once started).
+
+    Subsystems named in the board's "step_hz" run every loop_hz // rate
+    ticks, each on its own tick of that cycle, so slower work (polling the
+    HX711, which converts at 10-80 SPS) stays out of the ticks that carry the
+    step pulses; the rest run every tick. The schedule is a table of one
+    tuple of step functions per tick of the cycle, built here."""
+    hz = ctx.board["loop_hz"]
+    rates = ctx.board.get("step_hz", {})
+    subs = [(n, s) for n, s in ctx.sub.items() if hasattr(s, "step")]
+    divs = {}
+    cycle = 1
+    for name, _ in subs:
+        r = rates.get(name)
+        if r:
+            if not 0 < r <= hz or hz % r:
+                raise RuntimeError("board.json: step_hz %s=%s must divide loop_hz" % (name, r))
+            d = hz // r
+            divs[name] = d
+            while cycle % d:
+                cycle += 1  # least common multiple, found upward: cycles are short
+    table = []
+    for t in range(cycle):
+        row = []
+        slot = 0
+        for name, sub in subs:
+            d = divs.get(name, 1)
+            if d == 1 or t % d == slot % d:
+                row.append(sub.step)
+            if d > 1:
+                slot += 1  # stagger divided subsystems onto different ticks
+        table.append(tuple(row))
+    table = tuple(table)
+    tick = 0
 
     def control(now_us):
-        for s in steppers:
-            s.step(now_us)
+        nonlocal tick
+        for step in table[tick]:
+            step(now_us)
+        tick += 1
+        if tick >= cycle:
+            tick = 0
         if wdt[0] is not None:
             wdt[0].feed()
 
+    return control
+
+
+def main():
+    ctx, loop = build()
+    saf = ctx.safety
+    wdt = [None]
+    control = control_step(ctx, wdt)
     comms = ctx.comms
     servicers = tuple(s for s in ctx.sub.values() if hasattr(s, "service"))
 

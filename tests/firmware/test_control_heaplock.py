@@ -4,6 +4,9 @@ and the real plant models answering on the pin bus."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from lunasample import paths
 from tests.conftest import run_micropython
 
@@ -85,3 +88,77 @@ def test_drill_and_arm_steps_do_not_allocate() -> None:
     assert int(steps) > 20000
     assert rock == "1" and int(jams) >= 4  # the drill met the rock layer: jam/back-off paths ran
     assert fault == "arm_stall" and delivered == "True"
+
+
+
+APP_SCRIPT = r"""
+import json, micropython, time
+import simworld, machine
+b = json.load(open("board.json"))
+b["step_hz"] = %(step_hz)s
+json.dump(b, open("board.json", "w"))
+cfg = {"pins": b["pins"], "seed": 5, "speed": 0}
+simworld.setup(cfg)
+import plant_drill, plant_arm, plant_loadcell
+plant_drill.attach(cfg)
+plant_arm.attach(cfg)
+plant_loadcell.attach(cfg)
+from sampler import app
+ctx, loop = app.build()
+d, a, sc = ctx.sub["drill"], ctx.sub["arm"], ctx.sub["scale"]
+ticks = [0] * 9000  # the tick of each scale step, preallocated for the lock
+k = 0
+n = 0
+real = sc.step
+def counting(now_us):
+    global k
+    ticks[k] = n
+    k += 1
+    real(now_us)
+sc.step = counting  # bound into the schedule by control_step
+try:
+    control = app.control_step(ctx, [machine.WDT(timeout=500)])
+except RuntimeError as e:
+    print("ERR", e)
+    raise SystemExit
+ctx.safety.arm()
+d.start_drill(-1, 2000)
+a.start(-1, 1, a.plan_home())
+reads = sc.drv.reads
+while n < 8000:
+    simworld.advance(1000)
+    now = time.ticks_us()
+    micropython.heap_lock()
+    control(now)
+    micropython.heap_unlock()
+    n += 1
+print("OK", k, ticks[1] - ticks[0], sc.drv.reads - reads, d.phase, a.state)
+"""
+
+
+def _run_app(tmp_path: Path, step_hz: str) -> list[str]:
+    shutil.copy(paths.BOARDS_DIR / "rpi_pico.json", tmp_path / "board.json")
+    r = run_micropython(APP_SCRIPT % {"step_hz": step_hz}, heap_kb=512, timeout=300,
+                        cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout.split()
+
+
+def test_whole_control_tick_does_not_allocate_and_runs_the_scale_at_its_rate(
+        tmp_path: Path) -> None:
+    out = _run_app(tmp_path, '{"scale": 250}')
+    assert out[0] == "OK", out
+    calls, gap, conversions, drill_phase, arm_state = map(int, out[1:6])
+    assert calls == 2000 and gap == 4  # every 4th tick of 8000 at 1 kHz
+    assert conversions > 0  # the HX711 was read under the lock too
+    assert drill_phase > 0 and arm_state > 0  # drill and arm were working meanwhile
+
+
+def test_without_step_hz_every_subsystem_steps_every_tick(tmp_path: Path) -> None:
+    out = _run_app(tmp_path, "{}")
+    assert out[0] == "OK" and int(out[1]) == 8000 and int(out[2]) == 1, out
+
+
+def test_a_rate_that_does_not_divide_the_loop_rate_is_a_clear_error(tmp_path: Path) -> None:
+    out = _run_app(tmp_path, '{"scale": 300}')
+    assert out[:2] == ["ERR", "board.json:"] and "scale=300" in out, out
