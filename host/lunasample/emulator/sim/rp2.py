@@ -58,11 +58,6 @@ class PIO:
                 return off
         raise OSError(12)  # ENOMEM, as MicroPython reports a full PIO
 
-    def remove_program(self, prog=None):
-        for i in range(32):
-            if prog is None or self._owner[i] is prog:
-                self._owner[i] = None
-
 
 _pios = (PIO(0), PIO(1))
 
