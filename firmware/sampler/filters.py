@@ -1,7 +1,8 @@
 # Integer filters for the load cell. Imported unchanged by the firmware
 # (MicroPython) and by host tests (CPython), which check both give the same
 # results. Allocation-free after construction; every value stays below 2^30
-# for 24-bit inputs and windows up to 32.
+# (a MicroPython small int on 32-bit ports) for 24-bit inputs and windows up
+# to N_MAX: the averages hold differences from the level of the last restart.
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -13,47 +14,97 @@ except ImportError:  # CPython
 K_SHIFT = const(24)  # calibration factor k is mg per count in Q24
 K_MIN = const(1 << 14)  # 0.001 mg/count: a cell far more sensitive than any HX711 setup
 K_MAX = const(1 << 29)  # 32 mg/count: keeps every product in mg_from_counts < 2^30
+N_MAX = const(128)  # longest averaging window: 1.6 s at 80 SPS (one turn at 37.5 rpm)
+_SPAN = const(1 << 22)  # a median this far from the reference level restarts the averages
+_ENV = const(32)  # readings in the step/spike envelope: a drill turn at >= 150 rpm, 80 SPS
 
 
 class MassFilter:
-    # Median of n_med raw readings (drops up to n_med//2 consecutive spikes,
-    # e.g. drill percussion) feeding two cascaded moving averages of n_avg
-    # (a triangular window: its sidelobes are the square of one boxcar's, so
-    # drill vibration aliased into the passband is suppressed far better at
-    # the same latency). A median more than `step` away from the output is a
-    # real load change (a scoop dumped): both averages restart at the new
-    # level instead of ramping. A lone reading more than `spike` from the
-    # median is dropped before the median sees it (an impact landing on
-    # top of vibration would otherwise shift the median by a rank); a second
-    # one in a row is a real change and goes through. `settled`: a full
-    # window (2*n_avg - 1) of fresh readings since the last restart, and the
-    # output moved no more than `band` over the last n_avg readings.
-    def __init__(self, n_med=7, n_avg=12, step=0, band=0, spike=0):
+    # Stages, per conversion:
+    # 1. Spike: a reading more than `spike` outside the envelope (min..max of
+    #    the last _ENV readings, which spans the drill vibration) is replaced
+    #    by the reading whole turns before it when the window spans whole
+    #    turns (same phase of the vibration), else by the straight line
+    #    through the two readings before it; kept between the previous
+    #    reading and this one. A second one in a row is a real change and
+    #    goes through. Replacing rather than dropping keeps the readings
+    #    evenly spaced, which the whole-turn average needs.
+    # 2. Median of n_med: drops up to n_med//2 consecutive spikes.
+    # 3. Moving average of n_avg (set_window: whole drill turns, so the
+    #    vibration at the turn rate and its harmonics sum to zero), then a
+    #    moving average of n_sm that smooths what is left.
+    # 4. Step: a median more than `step` outside the envelope of the readings
+    #    before the median's reach is a load change
+    #    (a scoop dumped); both averages restart at the new level instead of
+    #    waiting for the old readings to flush out.
+    # 5. Settled: every reading in both averages came after the last restart,
+    #    and the last `span` outputs (those too) lie within `band`. n_sm is
+    #    enough when the first average spans whole turns; a window that does
+    #    not cancel the vibration needs a span as long as itself, or a slow
+    #    residual swing would pass for settled at its crest (set_span).
+    def __init__(self, n_med=5, n_avg=16, n_sm=8, step=0, band=0, spike=0, n_max=0):
         self.n_med = n_med
-        self.n_avg = n_avg
+        self.n_sm = n_sm
         self.step = step
         self.band = band
         self.spike = spike
+        self.n_max = n_max if n_max > n_avg else n_avg
         self._med = [0] * n_med
         self._srt = [0] * n_med
-        self._a1 = [0] * n_avg
-        self._a2 = [0] * n_avg
-        self._out = [0] * n_avg
+        self._a1 = [0] * self.n_max
+        self._a2 = [0] * n_sm
+        self._out = [0] * self.n_max
+        self._env = [0] * _ENV
+        self.n_avg = n_avg
+        self.span = n_sm
+        self._lag = 0
+        self.window = 0
         self.reset()
 
     def reset(self):
         self._mi = 0
         self._mn = 0
-        self._ai = 0
+        self._i1 = 0
+        self._i2 = 0
+        self._io = 0
+        self._ei = 0
+        self._en = 0
         self._s1 = 0
         self._s2 = 0
+        self._ref = 0
+        self._x1 = 0
+        self._x2 = 0
         self.fresh = 0
+        self._rc = 0
         self.count = 0
         self.spikes = 0
+        self.restarts = 0
         self.value = 0
         self.median = 0
         self.settled = False
         self._held = False
+        self._window()
+
+    def _window(self):
+        # Readings a settled output depends on, counted from a load change.
+        self.window = self.n_med // 2 + self.n_avg + self.n_sm + self.span - 1
+
+    def set_window(self, n, turns=False):
+        """Length of the first average (1..n_max), `turns` when it spans whole
+        drill turns; a change restarts both averages at the present median."""
+        n = 1 if n < 1 else (self.n_max if n > self.n_max else n)
+        self._lag = n if turns and n < _ENV else 0
+        if n == self.n_avg:
+            return
+        self.n_avg = n
+        self._window()
+        if self.count:
+            self._fill(self.median)
+
+    def set_span(self, n):
+        """Outputs the settled test spans (1..n_max)."""
+        self.span = 1 if n < 1 else (self.n_max if n > self.n_max else n)
+        self._window()
 
     def _median(self):
         n = self._mn
@@ -69,24 +120,82 @@ class MassFilter:
         return s[(n - 1) >> 1]
 
     def _fill(self, v):
-        n = self.n_avg
-        for i in range(n):
-            self._a1[i] = v
-            self._a2[i] = v
-            self._out[i] = v
-        self._s1 = v * n
-        self._s2 = v * n
+        a = self._a1
+        for i in range(self.n_avg):
+            a[i] = 0
+        a = self._a2
+        for i in range(self.n_sm):
+            a[i] = 0
+        self._ref = v
+        self._s1 = 0
+        self._s2 = 0
+        self._i1 = 0
+        self._i2 = 0
         self.fresh = 0
+        self._rc = self.count
+        self.restarts += 1
 
     def push(self, x):
         """Add one raw reading; returns the filtered value (also in .value)."""
+        # Envelopes of the recent readings (the vibration's swing): all of
+        # them for spikes; for steps, those older than the median's reach, or
+        # the first readings of a new level would already be inside it.
+        e = self._env
+        ne = self._en
+        h = (self.n_med >> 1) + 2
+        lo = self._x1
+        hi = lo
+        olo = lo
+        ohi = lo
+        k = self._ei
+        for j in range(ne):
+            k -= 1
+            if k < 0:
+                k = _ENV - 1
+            v = e[k]
+            if v < lo:
+                lo = v
+            elif v > hi:
+                hi = v
+            if j == h:
+                olo = v
+                ohi = v
+            elif j > h:
+                if v < olo:
+                    olo = v
+                elif v > ohi:
+                    ohi = v
+        # The envelope holds the raw readings, spikes too (holding the
+        # replacements instead would shut out a vibration swing wider than
+        # `spike` for good), and keeps them across a restart: the old level
+        # stays in it until it has flushed, so vibration at the new level
+        # cannot trigger a second restart.
+        i = self._ei
+        e[i] = x
+        i += 1
+        self._ei = 0 if i == _ENV else i
+        if ne < _ENV:
+            self._en = ne + 1
         sp = self.spike
-        if sp and self.count and (x - self.median > sp or self.median - x > sp):
+        if sp and self.count and (x - hi > sp or lo - x > sp):
             if not self._held:
                 self._held = True
                 self.spikes += 1
-                return self.value
-        self._held = False
+                x1 = self._x1
+                lag = self._lag
+                if lag and ne == _ENV:
+                    i = self._ei - 1 - lag
+                    y = e[i + _ENV if i < 0 else i]
+                else:
+                    y = 2 * x1 - self._x2
+                if x > x1:
+                    x = x1 if y < x1 else (x if y > x else y)
+                else:
+                    x = x1 if y > x1 else (x if y < x else y)
+        else:
+            self._held = False
+        self._x2 = self._x1 if self.count else x
+        self._x1 = x
         i = self._mi
         self._med[i] = x
         i += 1
@@ -97,33 +206,97 @@ class MassFilter:
         self.median = med
         st = self.step
         n = self.n_avg
-        k = self._ai
-        if self.count == 0 or (st and (med - self.value > st or self.value - med > st)):
+        m = self.n_sm
+        d = med - self._ref
+        if (self.count == 0 or d > _SPAN or -d > _SPAN
+                or (st and ne > h and self.count - self._rc >= h
+                    and (med - ohi > st or olo - med > st))):
             self._fill(med)
         else:
-            self._s1 += med - self._a1[k]
-            self._a1[k] = med
-            m1 = (2 * self._s1 + n) // (2 * n)  # rounded means: exact for a constant
+            k = self._i1
+            self._s1 += d - self._a1[k]
+            self._a1[k] = d
+            k += 1
+            self._i1 = 0 if k == n else k
+            m1 = (self._s1 + (n >> 1)) // n  # rounded means: exact for a constant
+            k = self._i2
             self._s2 += m1 - self._a2[k]
             self._a2[k] = m1
-        v = (2 * self._s2 + n) // (2 * n)
+            k += 1
+            self._i2 = 0 if k == m else k
+        v = self._ref + (self._s2 + (m >> 1)) // m
         self.value = v
-        self._out[k] = v
+        o = self._out
+        nm = self.n_max
+        k = self._io
+        o[k] = v
         k += 1
-        self._ai = 0 if k == n else k
+        self._io = 0 if k == nm else k
         self.count += 1
-        if self.fresh < 2 * n:
+        sp = self.span
+        full = n + m + sp - 2  # both averages fresh, and `span` outputs from them
+        if self.fresh < full:
             self.fresh += 1
         lo = v
         hi = v
-        o = self._out
-        for j in range(n):
-            if o[j] < lo:
-                lo = o[j]
-            elif o[j] > hi:
-                hi = o[j]
-        self.settled = self.fresh >= 2 * n - 1 and hi - lo <= self.band
+        for _ in range(sp):
+            k -= 1
+            if k < 0:
+                k = nm - 1
+            x = o[k]
+            if x < lo:
+                lo = x
+            elif x > hi:
+                hi = x
+        self.settled = self.fresh >= full and hi - lo <= self.band
         return v
+
+
+def turn_window(per_us, rpm10, n_min, n_max, cur=0):
+    """Readings spanning a whole number of drill turns, in n_min..n_max, for
+    one conversion every per_us at rpm10 (0.1 rpm): `cur` while it is still
+    within 1/64 of whole turns (speed jitter must not restart the filter),
+    else the shortest within 1/128, else the closest within 1/64. n_min when
+    the drill is stopped; n_max when no window fits (a turn longer than
+    n_max readings): that one does not cancel the vibration."""
+    if rpm10 < 0:
+        rpm10 = -rpm10
+    if rpm10 < 10 or per_us <= 0:
+        return n_min
+    t_us = 600000000 // rpm10  # one turn
+    q = t_us // per_us
+    if q > n_max:
+        return n_max
+    spr = (q << 8) + ((t_us - q * per_us) << 8) // per_us  # readings per turn, Q8
+    if spr < 1:
+        return n_min
+    if n_min <= cur <= n_max:
+        m = ((cur << 8) + (spr >> 1)) // spr
+        if m > 0:
+            e = m * spr
+            err = (cur << 8) - e
+            if (err if err > 0 else -err) * 64 <= e:
+                return cur
+    best = n_max
+    best_err = 1
+    best_e = 64  # a candidate must beat 1/64
+    m = 1
+    while True:
+        e = m * spr
+        n = (e + 128) >> 8
+        if n > n_max:
+            return best
+        if n >= n_min:
+            err = (n << 8) - e
+            if err < 0:
+                err = -err
+            if err * 128 <= e:
+                return n
+            if err * best_e < best_err * e:
+                best = n
+                best_err = err
+                best_e = e
+        m += 1
 
 
 def mg_from_counts(d, k):

@@ -3,6 +3,9 @@
 # two-point calibration (sampler/scale_cal.py: flash file, TARE/CAL/WEIGH/
 # SCALE commands), flags a settled reading, tracks slow zero drift while
 # idle and empty, and keeps per-container accounting toward the target.
+# While the drill turns, the filter's average spans whole turns (the drill's
+# measured speed and the measured conversion period), which cancels the
+# vibration it shakes into the pan.
 # Split in two modules so each compiles in a small heap.
 import time
 
@@ -15,6 +18,7 @@ GAIN = const(128)
 _STUCK_N = const(50)  # identical 24-bit readings in a row: noise makes this impossible
 _SAT_HI = const(0x7FFFFF)
 _SAT_LO = const(-0x800000)
+_ZTRK_N = const(8)  # conversions per count of zero tracking: ~12 mg/s at 80 SPS
 
 
 class Scale:
@@ -22,8 +26,10 @@ class Scale:
         self._ctx = ctx
         self._saf = ctx.safety
         p = ctx.params
-        p.declare("sc_med", 7, 1, 9)  # median window, readings
-        p.declare("sc_avg", 12, 1, 32)  # each of the two cascaded moving averages
+        p.declare("sc_med", 5, 1, 9)  # median window, readings
+        p.declare("sc_avg", 16, 1, filters.N_MAX)  # first average; the shortest when turn-matched
+        p.declare("sc_sm", 8, 1, 32)  # second average, and the outputs the settled test spans
+        p.declare("sc_turns", 1, 0, 1)  # 1: first average spans whole drill turns
         p.declare("sc_band_mg", 500, 1, 100000)  # settled: output spread within
         p.declare("sc_step_mg", 5000, 0, 1000000)  # load change restarting the average
         p.declare("sc_spike_mg", 10000, 0, 1000000)  # lone reading this far off: dropped
@@ -42,6 +48,7 @@ class Scale:
         self._cfg = None
         self._tmo_us = 1000000
         self._ztrk = 0
+        self._zt_n = 0
         self._t_last = time.ticks_us()
         self.timed_out = False
         self.stuck = False
@@ -52,13 +59,16 @@ class Scale:
         self._base_mg = 0
         self._target_sent = False
         self.cal = None
+        self._rpm16 = 0  # drill speed (0.1 rpm) x16, averaged over conversions
+        self._n_seen = 0
 
     def refresh(self):
         # Parameters may change at any time (PARAM) and are loaded after
         # make(): re-read them here, outside the control step.
         p = self._ctx.params
         cfg = (p.get("sc_med"), p.get("sc_avg"), p.get("sc_band_mg"), p.get("sc_step_mg"),
-               p.get("sc_ztrk_mg"), p.get("sc_tmo_ms"), self.k, p.get("sc_spike_mg"))
+               p.get("sc_ztrk_mg"), p.get("sc_tmo_ms"), self.k, p.get("sc_spike_mg"),
+               p.get("sc_sm"), p.get("sc_turns"))
         if cfg == self._cfg:
             return
         k = self.k
@@ -67,9 +77,10 @@ class Scale:
         band = filters.counts_for_mg(cfg[2], k) if k else cfg[2]
         step = (filters.counts_for_mg(cfg[3], k) if k else cfg[3]) if cfg[3] else 0
         spike = (filters.counts_for_mg(cfg[7], k) if k else cfg[7]) if cfg[7] else 0
+        n_max = filters.N_MAX if cfg[9] else cfg[1]
         f = self.f
-        if f is None or f.n_med != cfg[0] or f.n_avg != cfg[1]:
-            self.f = filters.MassFilter(cfg[0], cfg[1], step, band, spike)
+        if f is None or f.n_med != cfg[0] or f.n_sm != cfg[8] or f.n_max != n_max:
+            self.f = filters.MassFilter(cfg[0], cfg[1], cfg[8], step, band, spike, n_max)
         else:
             f.band = band
             f.step = step
@@ -77,6 +88,27 @@ class Scale:
         self._ztrk = filters.counts_for_mg(cfg[4], k) if cfg[4] and k else 0
         self._tmo_us = cfg[5] * 1000
         self._cfg = cfg
+        self._turns()
+
+    def _turns(self):
+        # Once per conversion: average the drill's measured speed (its
+        # encoder count per 10 ms is coarse, +-0.7 % at 200 rpm) and keep the
+        # first average at a whole number of turns; sc_avg when stopped.
+        f = self.f
+        if f.count == self._n_seen:
+            return
+        self._n_seen = f.count
+        cfg = self._cfg
+        d = self._ctx.sub.get("drill") if cfg[9] else None
+        r = d.rpm10 if d is not None else 0
+        self._rpm16 += (r if r > 0 else -r) - (self._rpm16 >> 4)
+        r = self._rpm16 >> 4
+        n = filters.turn_window(self.per_us, r, cfg[1], f.n_max, f.n_avg)
+        turns = d is not None and r >= 10 and n < f.n_max
+        f.set_window(n, turns)
+        # Without the drill's speed, or with a turn longer than the window,
+        # nothing cancels the vibration: the settled test spans the window.
+        f.set_span(f.n_sm if turns or (d is not None and r < 10) else n)
 
     # -- control step (allocation-free) ------------------------------------
     def step(self, now_us):
@@ -112,10 +144,13 @@ class Scale:
             z = self._ztrk
             if (z and f.settled and not self.in_sample and -z <= d <= z and d
                     and self._saf.state != S.BUSY):
-                # Follow slow drift of the empty scale, one count per reading:
-                # far slower than any sample arriving.
-                self.zero += 1 if d > 0 else -1
-                d = v - self.zero
+                # Follow slow drift of the empty scale, one count per _ZTRK_N
+                # readings: far slower than any sample arriving.
+                self._zt_n += 1
+                if self._zt_n >= _ZTRK_N:
+                    self._zt_n = 0
+                    self.zero += 1 if d > 0 else -1
+                    d = v - self.zero
             self.mass_mg = filters.mg_from_counts(d, self.k)
 
     def powered(self, on):
@@ -161,6 +196,7 @@ class Scale:
 
     def service(self, now_ms):
         self.refresh()
+        self._turns()
         self.cal.service(now_ms)
 
     def tm(self, out):

@@ -106,7 +106,7 @@ class Cal:
         if sc.timed_out or sc.stuck:
             self._op = 0
             com.failed(self._seq, proto.E_FAULT_ACTIVE, "hx711 not responding")
-        elif f.count - self._n0 > 2 * f.n_avg + f.n_med // 2 and f.settled:
+        elif f.count - self._n0 >= f.window and f.settled:
             self._op = 0
             try:
                 com.done(self._seq, self._finish(op, f.value))
@@ -183,4 +183,4 @@ class Cal:
                 ("cal", 1 if sc.calibrated else 0), ("calst", self.state),
                 ("drv", sc.drv_name), ("gain", sc.drv.gain),
                 ("pwr", 1 if sc.drv.powered else 0), ("per_us", sc.per_us),
-                ("spikes", fl.spikes), ("tmo", sc.timeouts))
+                ("spikes", fl.spikes), ("tmo", sc.timeouts), ("win", fl.n_avg))

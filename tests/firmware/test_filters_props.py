@@ -5,32 +5,36 @@ must give identical results on the same inputs, passed as literals."""
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lunasample.firmware.sampler import filters
 from tests.conftest import run_micropython
 
-CODE = st.integers(min_value=-(1 << 23), max_value=(1 << 23) - 1)
-# (n_med, n_avg, step, band, spike)
-WINDOWS = st.tuples(st.sampled_from([1, 3, 5, 7, 9]), st.integers(1, 32),
+CODE = st.integers(min_value=-(1 << 23) + 1, max_value=(1 << 23) - 2)
+Cfg = tuple[int, int, int, int, int, int]
+# (n_med, n_avg, n_sm, step, band, spike)
+WINDOWS = st.tuples(st.sampled_from([1, 3, 5, 7, 9]), st.integers(1, 64), st.integers(1, 32),
                     st.integers(0, 5000), st.integers(0, 2000), st.integers(0, 20000))
 
 
-def _run_cpython(xs: list[int], cfg: tuple[int, int, int, int, int]) -> list[tuple[int, bool]]:
+def _run_cpython(xs: list[int], cfg: Cfg, turns: bool = False) -> list[tuple[int, bool]]:
     f = filters.MassFilter(*cfg)
+    f.set_window(cfg[1], turns)
     return [(f.push(x), f.settled) for x in xs]
 
 
-def _run_micropython(xs: list[int], cfg: tuple[int, int, int, int, int]) -> list[tuple[int, bool]]:
+def _run_micropython(xs: list[int], cfg: Cfg, turns: bool) -> list[tuple[int, bool]]:
     script = f"""
 from sampler import filters
 f = filters.MassFilter(*{cfg!r})
+f.set_window({cfg[1]}, {turns})
 out = []
 for x in {xs!r}:
     out.append((f.push(x), f.settled))
 print(out)
-print(f.spikes)
 """
     r = run_micropython(script)
     assert r.returncode == 0, r.stderr + r.stdout
@@ -39,55 +43,157 @@ print(f.spikes)
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(CODE, min_size=1, max_size=120), WINDOWS)
+@given(st.lists(CODE, min_size=1, max_size=150), WINDOWS, st.booleans())
 def test_micropython_and_cpython_give_identical_results(
-    xs: list[int], cfg: tuple[int, int, int, int, int]
+    xs: list[int], cfg: Cfg, turns: bool
 ) -> None:
-    assert _run_micropython(xs, cfg) == _run_cpython(xs, cfg)
+    assert _run_micropython(xs, cfg, turns) == _run_cpython(xs, cfg, turns)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(0, 20000), min_size=2, max_size=200), WINDOWS,
-       st.integers(-(1 << 22), 1 << 22))
+       st.integers(-(1 << 22), 1 << 22), st.booleans())
 def test_monotone_input_gives_monotone_output(
-    steps: list[int], cfg: tuple[int, int, int, int, int], start: int
+    steps: list[int], cfg: Cfg, start: int, turns: bool
 ) -> None:
     xs = []
     v = start
     for s in steps:
         v += s
-        xs.append(min(v, (1 << 23) - 1))
-    out = [v for v, _ in _run_cpython(xs, cfg)]
+        xs.append(min(v, (1 << 23) - 2))
+    out = [v for v, _ in _run_cpython(xs, cfg, turns)]
     assert all(b >= a for a, b in zip(out, out[1:], strict=False))
     assert min(xs) <= min(out) and max(out) <= max(xs)
 
 
 @settings(max_examples=200, deadline=None)
 @given(CODE, st.integers(-(1 << 20), 1 << 20).filter(lambda d: d != 0), st.integers(0, 40),
-       st.sampled_from([3, 5, 7, 9]), st.integers(1, 32), st.integers(0, 5000),
-       st.integers(0, 20000))
+       st.sampled_from([3, 5, 7, 9]), st.integers(1, 64), st.integers(1, 32),
+       st.integers(0, 5000), st.integers(0, 20000), st.booleans())
 def test_a_single_spike_is_rejected(
-    c: int, spike: int, where: int, n_med: int, n_avg: int, step: int, spike_limit: int
+    c: int, spike: int, where: int, n_med: int, n_avg: int, n_sm: int, step: int,
+    spike_limit: int, turns: bool
 ) -> None:
     n = n_med + n_avg + where + 10
     xs = [c] * n
     pos = n_med + where  # after the median window has filled
     xs[pos] = max(-(1 << 23), min((1 << 23) - 1, c + spike))
-    out = _run_cpython(xs, (n_med, n_avg, step, 0, spike_limit))
+    out = _run_cpython(xs, (n_med, n_avg, n_sm, step, 0, spike_limit), turns)
     assert all(v == c for v, _ in out)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(CODE, max_size=40), CODE, WINDOWS)
 def test_constant_input_converges_exactly_and_settles(
-    before: list[int], c: int, cfg: tuple[int, int, int, int, int]
+    before: list[int], c: int, cfg: Cfg
 ) -> None:
-    n_med, n_avg = cfg[0], cfg[1]
-    xs = before + [c] * (n_med + 3 * n_avg + 1)
+    n_med, n_avg, n_sm = cfg[0], cfg[1], cfg[2]
+    # The median, both averages and the settled span; one held-back spike
+    # costs a reading.
+    xs = before + [c] * (n_med + n_avg + 2 * n_sm + 1)
     out = _run_cpython(xs, cfg)
-    # step=0 means no restart: the old readings must pass the median, both
-    # averages and the settle window; one held-back spike costs a reading.
     assert out[-1] == (c, True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(CODE, st.integers(-(1 << 21), 1 << 21), st.sampled_from([1, 3, 5, 7, 9]),
+       st.integers(1, 64), st.integers(1, 32), st.integers(1, 5000), st.integers(0, 20000),
+       st.booleans())
+def test_a_step_settles_within_the_window_and_never_settles_on_the_way(
+    c: int, d: int, n_med: int, n_avg: int, n_sm: int, step: int, spike: int, turns: bool
+) -> None:
+    f = filters.MassFilter(n_med, n_avg, n_sm, step, 0, spike)
+    f.set_window(n_avg, turns)
+    for _ in range(n_med + n_avg + 2 * n_sm + 40):
+        f.push(c)
+    assert f.settled and f.value == c
+    new = max(-(1 << 23) + 1, min((1 << 23) - 2, c + d))
+    out = []
+    for _ in range(f.window + 1):  # the first reading may be held as a spike
+        f.push(new)
+        out.append((f.value, f.settled))
+    assert out[-1] == (new, True)
+    if abs(new - c) > step:
+        # A restart: once the median has moved (n_med//2 + 1 readings, one
+        # more if held), no settled output is anything but the new level.
+        assert all(v == new for v, s in out[n_med // 2 + 2:] if s)
+
+
+@settings(max_examples=200, deadline=None)
+@given(CODE, st.integers(-(1 << 21), 1 << 21), st.integers(2, 16), st.integers(1, 4),
+       st.integers(0, 20000), st.floats(0.0, 6.283), st.integers(1, 32))
+def test_vibration_over_whole_turns_is_cancelled_after_a_step(
+    c: int, d: int, period: int, turns: int, amp: int, phase: float, n_sm: int
+) -> None:
+    # No median (it would reshape the waveform) and no spike stage (the swing
+    # is not a spike): what is left is the whole-turn average.
+    n_avg = period * turns
+    f = filters.MassFilter(1, n_avg, n_sm, 1, 2, 0, filters.N_MAX)
+    f.set_window(n_avg, True)
+    wave = [round(amp * math.sin(2 * math.pi * j / period + phase)) for j in range(period)]
+    offset = sum(wave) / period  # integer rounding of the samples
+    j = 0
+    for _ in range(n_avg + 2 * n_sm + 40):
+        f.push(c + wave[j % period])
+        j += 1
+    assert f.settled and abs(f.value - c - offset) <= 1
+    new = max(-(1 << 23) + amp + 1, min((1 << 23) - amp - 2, c + d))
+    n0 = f.count
+    while not (f.settled and f.count - n0 >= f.window):
+        f.push(new + wave[j % period])
+        j += 1
+        assert f.count - n0 <= 2 * f.window  # restarted at once or flushed
+    assert abs(f.value - new - offset) <= 1
+
+
+def test_filter_step_allocates_nothing() -> None:
+    script = """
+import micropython
+from sampler import filters
+f = filters.MassFilter(5, 24, 8, 4000, 400, 9000, filters.N_MAX)
+f.set_window(24, True)
+r = 12345
+fails = 0
+for i in range(3000):
+    r = (r * 1103515245 + 12345) & 0x7FFFFFFF
+    v = (1 << 22) if (i // 500) % 2 else 300000  # steps up and down
+    v += ((r >> 8) % 8000) - 4000  # vibration-sized noise
+    if r % 97 == 0:
+        v += 200000  # percussion spike
+    if i % 700 == 0:
+        f.set_window(16 + i // 100, i % 1400 == 0)
+    micropython.heap_lock()
+    try:
+        f.push(v)
+    except MemoryError:
+        fails += 1
+    micropython.heap_unlock()
+print("RESULT", fails, f.count, f.spikes, f.restarts)
+"""
+    r = run_micropython(script)
+    assert r.returncode == 0, r.stderr + r.stdout
+    res = r.stdout.split("RESULT")[1].split()
+    assert int(res[0]) == 0 and int(res[1]) == 3000
+    assert int(res[2]) > 0 and int(res[3]) >= 6  # spikes replaced, every step restarted
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1000, 200000), st.integers(0, 20000), st.integers(1, 32),
+       st.integers(32, filters.N_MAX))
+def test_turn_window_spans_whole_turns_and_holds_it(
+    per_us: int, rpm10: int, n_min: int, n_max: int
+) -> None:
+    n = filters.turn_window(per_us, rpm10, n_min, n_max)
+    assert n_min <= n <= n_max
+    if rpm10 < 10:
+        assert n == n_min
+        return
+    spr = 600e6 / rpm10 / per_us  # readings per turn
+    if n < n_max:  # n_max alone may be a window that does not cancel the vibration
+        turns = max(1, round(n / spr))
+        assert abs(n - turns * spr) <= n / 64 + 0.01
+    # Kept as the present window while the speed holds (no restarts).
+    assert filters.turn_window(per_us, rpm10, n_min, n_max, n) == n
 
 
 @settings(max_examples=300, deadline=None)

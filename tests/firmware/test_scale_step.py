@@ -98,7 +98,7 @@ print("RESULT", fails, s.drv.reads - n0, s.f.spikes, s.mass_mg, s.calibrated)
     res = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")][0].split()
     fails, reads, spikes, mass_mg, cal = int(res[1]), int(res[2]), int(res[3]), int(res[4]), res[5]
     assert fails == 0
-    assert reads == 80  # 8 s at 10 SPS: every conversion went through the step
+    assert reads == 640  # 8 s at 80 SPS: every conversion went through the step
     assert spikes > 0 and cal == "True"  # the mass path ran, with percussion spikes
     assert abs(mass_mg - 700_000) < 5_000  # accuracy: benchmarks/bench_mass.py
 

@@ -26,7 +26,7 @@ _PD_US = 60  # SCK high longer than this powers the chip down
 _SETTLE_CONV = 4  # conversions discarded by the chip after power-up (400 ms at 10 SPS)
 
 _DEFAULTS = {
-    "hx711_sps": 10,  # RATE pin: 10 or 80 samples/s
+    "hx711_sps": 80,  # RATE pin: 10 (low) or 80 (high) samples/s; the firmware is tuned for 80
     "cell_cap_g": 5000.0,
     "tare_g": 250.0,  # pan + empty container
     "extra_g": 0.0,  # reference weights placed on the pan by a test or rig procedure
