@@ -52,7 +52,7 @@ def settle(cell, f, limit):
     return f.value, x, -1
 
 def make_filter(k, rpm):
-    c = lambda mg: filters.counts_for_mg(mg, k) if k else mg
+    c = lambda mg: filters.counts_for_mg(mg, k) if k and mg else mg
     f = filters.MassFilter(P["n_med"], P["n_avg"], P["n_sm"], c(P["step_mg"]),
                            c(P["band_mg"]), c(P["spike_mg"]), filters.N_MAX)
     # As the scale does (scale.Scale._turns).

@@ -19,16 +19,24 @@ _SPAN = const(1 << 22)  # a median this far from the reference level restarts th
 _ENV = const(32)  # readings in the step/spike envelope: a drill turn at >= 150 rpm, 80 SPS
 
 
+def _far(x, y, m):
+    # x is further from the level m than y: of two disagreeing readings, the spike.
+    a = x - m
+    b = y - m
+    return (a if a > 0 else -a) > (b if b > 0 else -b)
+
+
 class MassFilter:
     # Stages, per conversion:
     # 1. Spike: a reading more than `spike` outside the envelope (min..max of
-    #    the last _ENV readings, which spans the drill vibration) is replaced
-    #    by the reading whole turns before it when the window spans whole
-    #    turns (same phase of the vibration), else by the straight line
-    #    through the two readings before it; kept between the previous
-    #    reading and this one. A second one in a row is a real change and
-    #    goes through. Replacing rather than dropping keeps the readings
-    #    evenly spaced, which the whole-turn average needs.
+    #    the last _ENV readings, which spans the drill vibration), or, when the
+    #    window spans whole turns, that far from the reading whole turns
+    #    before it (same phase of the vibration, which cancels), is replaced
+    #    by that reading; without whole turns, by the straight line through
+    #    the two readings before it, kept between the previous reading and
+    #    this one. A second one in a row is a real change and goes through.
+    #    Replacing rather than dropping keeps the readings evenly spaced,
+    #    which the whole-turn average needs.
     # 2. Median of n_med: drops up to n_med//2 consecutive spikes.
     # 3. Moving average of n_avg (set_window: whole drill turns, so the
     #    vibration at the turn rate and its harmonics sum to zero), then a
@@ -55,6 +63,7 @@ class MassFilter:
         self._a2 = [0] * n_sm
         self._out = [0] * self.n_max
         self._env = [0] * _ENV
+        self._cln = [0] * _ENV  # the readings after spike replacement, same slots
         self.n_avg = n_avg
         self.span = n_sm
         self._lag = 0
@@ -76,6 +85,7 @@ class MassFilter:
         self._x2 = 0
         self.fresh = 0
         self._rc = 0
+        self._lag_on = 0
         self.count = 0
         self.spikes = 0
         self.restarts = 0
@@ -133,6 +143,7 @@ class MassFilter:
         self._i2 = 0
         self.fresh = 0
         self._rc = self.count
+        self._lag_on = self.count + self.n_avg + 1
         self.restarts += 1
 
     def push(self, x):
@@ -177,25 +188,35 @@ class MassFilter:
         if ne < _ENV:
             self._en = ne + 1
         sp = self.spike
-        if sp and self.count and (x - hi > sp or lo - x > sp):
+        lag = self._lag if ne == _ENV else 0
+        y = 0
+        if lag:
+            i = self._ei - 1 - lag
+            y = self._cln[i + _ENV if i < 0 else i]  # the reading whole turns back
+        if sp and self.count and (x - hi > sp or lo - x > sp or (
+                lag and self.count >= self._lag_on and (x - y > sp or y - x > sp)
+                and _far(x, y, self.value))):
             if not self._held:
                 self._held = True
                 self.spikes += 1
-                x1 = self._x1
-                lag = self._lag
-                if lag and ne == _ENV:
-                    i = self._ei - 1 - lag
-                    y = e[i + _ENV if i < 0 else i]
+                if lag:
+                    x = y
                 else:
+                    x1 = self._x1
                     y = 2 * x1 - self._x2
-                if x > x1:
-                    x = x1 if y < x1 else (x if y > x else y)
-                else:
-                    x = x1 if y > x1 else (x if y < x else y)
+                    if x > x1:
+                        x = x1 if y < x1 else (x if y > x else y)
+                    else:
+                        x = x1 if y > x1 else (x if y < x else y)
+            else:
+                # A real change: readings a turn back are the old level now.
+                self._lag_on = self.count + lag + 1
         else:
             self._held = False
         self._x2 = self._x1 if self.count else x
         self._x1 = x
+        i = self._ei - 1
+        self._cln[i + _ENV if i < 0 else i] = x
         i = self._mi
         self._med[i] = x
         i += 1
@@ -256,7 +277,7 @@ def turn_window(per_us, rpm10, n_min, n_max, cur=0):
     """Readings spanning a whole number of drill turns, in n_min..n_max, for
     one conversion every per_us at rpm10 (0.1 rpm): `cur` while it is still
     within 1/64 of whole turns (speed jitter must not restart the filter),
-    else the shortest within 1/128, else the closest within 1/64. n_min when
+    else the shortest within 1/256, else the closest within 1/64. n_min when
     the drill is stopped; n_max when no window fits (a turn longer than
     n_max readings): that one does not cancel the vibration."""
     if rpm10 < 0:
@@ -290,7 +311,7 @@ def turn_window(per_us, rpm10, n_min, n_max, cur=0):
             err = (n << 8) - e
             if err < 0:
                 err = -err
-            if err * 128 <= e:
+            if err * 256 <= e:
                 return n
             if err * best_e < best_err * e:
                 best = n
