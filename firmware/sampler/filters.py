@@ -276,7 +276,7 @@ class MassFilter:
 def turn_window(per_us, rpm10, n_min, n_max, cur=0):
     """Readings spanning a whole number of drill turns, in n_min..n_max, for
     one conversion every per_us at rpm10 (0.1 rpm): `cur` while it is still
-    within 1/64 of whole turns (speed jitter must not restart the filter),
+    within 1/128 of whole turns (speed jitter must not restart the filter),
     else the shortest within 1/256, else the closest within 1/64. n_min when
     the drill is stopped; n_max when no window fits (a turn longer than
     n_max readings): that one does not cancel the vibration."""
@@ -296,7 +296,7 @@ def turn_window(per_us, rpm10, n_min, n_max, cur=0):
         if m > 0:
             e = m * spr
             err = (cur << 8) - e
-            if (err if err > 0 else -err) * 64 <= e:
+            if (err if err > 0 else -err) * 128 <= e:
                 return cur
     best = n_max
     best_err = 1

@@ -18,6 +18,7 @@ GAIN = const(128)
 _STUCK_N = const(50)  # identical 24-bit readings in a row: noise makes this impossible
 _SAT_HI = const(0x7FFFFF)
 _SAT_LO = const(-0x800000)
+_PER_N = const(64)  # conversions per measurement of the conversion period
 _ZTRK_N = const(8)  # conversions per count of zero tracking: ~12 mg/s at 80 SPS
 
 
@@ -55,6 +56,9 @@ class Scale:
         self.timeouts = 0
         self._same = 0
         self.per_us = 0
+        self._t_per = 0
+        self._n_per = 0
+        self._per_ok = False
         self.in_sample = False
         self._base_mg = 0
         self._target_sent = False
@@ -117,12 +121,27 @@ class Scale:
             if drv.powered and time.ticks_diff(now_us, self._t_last) > self._tmo_us:
                 if not self.timed_out:
                     self.timed_out = True
+                    self._n_per = 0
                     self.timeouts += 1
                     self._saf.trip(S.F_SCALE_TIMEOUT)
             return
         dt = time.ticks_diff(now_us, self._t_last)
-        self.per_us = dt if self.per_us == 0 else self.per_us + ((dt - self.per_us) >> 3)
         self._t_last = now_us
+        # The period over _PER_N conversions: each one is seen on a control
+        # tick, so a single interval is off by up to a tick (8 % at 80 SPS and
+        # 1 kHz), too coarse to fit a window to whole drill turns.
+        n = self._n_per
+        if n == 0:
+            self._t_per = now_us  # after boot, wake-up or a timeout: not a period
+        elif n == _PER_N:
+            self.per_us = time.ticks_diff(now_us, self._t_per) // _PER_N
+            self._per_ok = True
+            self._t_per = now_us
+            n = 0
+        elif not self._per_ok:
+            p = self.per_us  # a first estimate until then
+            self.per_us = dt if p == 0 else p + ((dt - p) >> 2)
+        self._n_per = n + 1
         self.timed_out = False
         x = drv.raw
         if x == self.raw:
@@ -156,6 +175,7 @@ class Scale:
     def powered(self, on):
         if on and not self.drv.powered:
             self._t_last = time.ticks_us()  # the timeout counts from the wake-up
+            self._n_per = 0  # the chip settles first: not a conversion period
             self.drv.power_up()
         elif not on:
             self.drv.power_down()

@@ -253,14 +253,40 @@ def _peer(name):
         return None
 
 
+class _DrillPeer:
+    # The drill plant keeps the core delivered at module level and its speed
+    # on the plant object (omega, rad/s) in simworld.plants.
+    def __init__(self, mod, plants):
+        self._mod = mod
+        self._plants = plants
+        self._p = None
+
+    @property
+    def container_g(self):
+        return self._mod.container_g
+
+    @property
+    def speed_rpm(self):
+        p = self._p
+        if p is None:
+            for q in self._plants:
+                if isinstance(q, self._mod.Drill):
+                    p = self._p = q
+                    break
+            else:
+                return 0.0
+        return p.omega * 9.549296585513721  # 60 / (2 pi)
+
+
 def attach(cfg):
     import simworld
 
     pins = cfg.get("pins", {})
     if "hx711_sck" not in pins or "hx711_dout" not in pins:
         return None
+    drill = _peer("plant_drill")
     b = Bridge(cfg.get("plant", {}), int(cfg.get("seed", 0)) * 7919 + 11,
-               _peer("plant_arm"), _peer("plant_drill"))
+               _peer("plant_arm"), _DrillPeer(drill, simworld.plants) if drill else None)
     dev = HX711(simworld, b, pins["hx711_sck"], pins["hx711_dout"])
     simworld.plants.append(dev)
     simworld.attach_pin(dev.sck, dev)
