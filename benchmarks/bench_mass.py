@@ -62,7 +62,7 @@ def make_filter(k, rpm):
         if rpm >= 1 and n == filters.N_MAX:
             f.set_span(n)
     else:
-        f.set_span(P["n_avg"])
+        f.set_span(max(P["n_avg"], filters.SPAN_BLIND))
     return f
 
 limit = 10 * SPS  # 10 s

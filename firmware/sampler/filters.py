@@ -21,6 +21,7 @@ K_SHIFT = const(24)  # calibration factor k is mg per count in Q24
 K_MIN = const(1 << 14)  # 0.001 mg/count: a cell far more sensitive than any HX711 setup
 K_MAX = const(1 << 29)  # 32 mg/count: keeps every product in mg_from_counts < 2^30
 N_MAX = const(128)  # longest averaging window: 1.6 s at 80 SPS (one turn at 37.5 rpm)
+SPAN_BLIND = const(64)  # settled span when nothing cancels the vibration: a turn at 75 rpm
 _SPAN = const(1 << 22)  # a median this far from the reference level restarts the averages
 _ENV = const(32)  # readings in the step/spike envelope: a drill turn at >= 150 rpm, 80 SPS
 

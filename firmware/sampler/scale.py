@@ -111,8 +111,10 @@ class Scale:
         turns = d is not None and r >= 10 and n < f.n_max
         f.set_window(n, turns)
         # Without the drill's speed, or with a turn longer than the window,
-        # nothing cancels the vibration: the settled test spans the window.
-        f.set_span(f.n_sm if turns or (d is not None and r < 10) else n)
+        # nothing cancels the vibration: the settled test spans the window,
+        # and at least SPAN_BLIND readings, so a slow swing shows.
+        blind = n if n > filters.SPAN_BLIND else filters.SPAN_BLIND
+        f.set_span(f.n_sm if turns or (d is not None and r < 10) else blind)
 
     # -- control step (allocation-free) ------------------------------------
     def step(self, now_us):
