@@ -14,13 +14,17 @@ that evaluates a motor model) cost far more than a real machine.Pin call, so
 the run counts them by kind and times each kind on its own: the firmware's
 own share is the step time less that simulated-hardware time. The RP2040
 figure is an estimate: (firmware share + the same calls at the price of a
-built-in call) x RP2040_COST_RATIO. The ratio (80) is the bytecode-speed gap
-between the unix port on a ~3 GHz x86-64 core and MicroPython on a 125 MHz
-Cortex-M0+ (an STM32F4 pyboard is ~40x slower than the unix port, an M0+ at
-125 MHz about half as fast again per bytecode). Replace it with a bench-rig
-measurement (`--ratio`) once one exists.
+built-in call) x the unix-port-to-RP2040 cost ratio, and the ratio is
+measured in the same run: the unix port times the integer-addition loop of
+a published board comparison (shaoziyang/micropython_benchmarks: `for i in
+range(n): c = p[1] + p[2]`, 1,000,000 times took 7,984 ms on an RP2040 at
+125 MHz and 6,112 ms on an ESP32 at 160 MHz, MicroPython 1.23), and the
+ratio is the published time over ours. One loop of plain integer bytecode
+stands for the whole tick, viper and native code included: a bench-rig
+measurement (`--ratio`) would replace it.
 
-Last line: step_us=<x> fw_us=<y> step_pct_rp2040_1khz=<z> mean_pct_rp2040_1khz=<m> emu_speed=<s>
+Last line: step_us=<x> fw_us=<y> rp2040_ratio=<r> step_pct_rp2040_1khz=<z>
+mean_pct_rp2040_1khz=<m> step_pct_esp32_250hz=<e> emu_speed=<s> (one line)
 """
 
 from __future__ import annotations
@@ -37,7 +41,21 @@ from lunasample import paths
 from lunasample.emulator.board import EmulatedBoard
 from lunasample.link.client import Link
 
-RP2040_COST_RATIO = 80.0
+# Published: integer-addition loop, 1e6 times, MicroPython 1.23 (see above).
+ADD_LOOP_MS_1E6 = {"rp2040": 7984.0, "esp32": 6112.0}
+
+ADD_SCRIPT = r"""
+import utime
+def add_loop(p):
+    for i in range(p[0]):
+        c = p[1] + p[2]
+best = 1 << 30
+for _ in range(%(reps)d):
+    t0 = utime.ticks_us()
+    add_loop([%(n)d, 12345678, 56781234])
+    best = min(best, utime.ticks_diff(utime.ticks_us(), t0))
+print("ADD", best)
+"""
 
 STEP_SCRIPT = r"""
 import json, time, utime
@@ -131,7 +149,7 @@ def cost(f, arg, n=4000):
 
 ax = a._axes[0]
 cal = {
-    "pin_w": cost(ax.st._step.value, 0),
+    "pin_w": cost(ax.m.st._step.value, 0),
     "pin_r": cost(ax.sw.value, None),
     "adc": cost(d._adc.read_u16, None),
     "enc": cost(d._enc._enc.value, None),
@@ -248,8 +266,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the figures; the last line is machine-readable."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer iterations (CI)")
-    ap.add_argument("--ratio", type=float, default=RP2040_COST_RATIO,
-                    help="RP2040 / unix-port cost ratio for the estimate")
+    ap.add_argument("--ratio", type=float, default=0.0,
+                    help="RP2040 / unix-port cost ratio for the estimate (default: measured "
+                         "in this run against the published integer-addition loop)")
     a = ap.parse_args(argv)
     steps = 3000  # the busiest stretch: every joint slewing while the drill feeds
     f = step_figures(steps, 1 if a.quick else 5)
@@ -259,15 +278,22 @@ def main(argv: list[str] | None = None) -> None:
     pid = run_mp(PID_SCRIPT % {"n": 20000 if a.quick else 200000}).split()
     pid_int, pid_float = float(pid[1]), float(pid[2])
     speed = emulator_speed(1.5 if a.quick else 5.0)
+    n_add = 200000 if a.quick else 1000000
+    add_us = float(run_mp(ADD_SCRIPT % {"n": n_add, "reps": 3 if a.quick else 7}).split()[1])
+    add_ms_1e6 = add_us / 1000.0 * 1e6 / n_add
+    ratio = a.ratio or ADD_LOOP_MS_1E6["rp2040"] / add_ms_1e6
+    esp32_ratio = ADD_LOOP_MS_1E6["esp32"] / add_ms_1e6
 
     def estimate(step_us: float, calls: list[float]) -> tuple[float, float]:
         sim_us = sum(n * c for n, c in zip(calls, costs, strict=True))
         fw_us = max(step_us - sim_us, 0.0)
-        return fw_us, (fw_us + sum(calls) * call_us) * a.ratio
+        return fw_us, (fw_us + sum(calls) * call_us) * ratio
 
     fw_us, rp_us = estimate(busy_us, f["CALLS"])
     mfw_us, mrp_us = estimate(mean_us, f["MCALLS"])
     pct, mpct = rp_us / 10.0, mrp_us / 10.0  # of the 1 ms period at 1 kHz
+    # The ESP32 board file runs the same tick at 250 Hz (4 ms period).
+    esp_pct = rp_us / ratio * esp32_ratio / 40.0
     kinds = ("pin writes", "pin reads", "ADC", "encoder", "PWM", "watchdog")
     print(f"control tick, busiest (drill feeding, 3 joints slewing, scale converting), "
           f"unix port: {busy_us:.2f} us mean over {steps} ticks, {worst_us:.0f} us worst")
@@ -279,11 +305,18 @@ def main(argv: list[str] | None = None) -> None:
           f"firmware share {mfw_us:.2f} us")
     print(f"PID update: integer {pid_int:.3f} us, float {pid_float:.3f} us, "
           f"float/int = {pid_float / pid_int:.2f}")
-    print(f"RP2040 estimate (x{a.ratio:g}): busiest {rp_us:.0f} us = {pct:.1f} % of 1 kHz, "
+    print(f"integer-addition loop: {add_ms_1e6:.1f} ms per 1e6 here; published RP2040 "
+          f"{ADD_LOOP_MS_1E6['rp2040']:.0f} ms -> x{ratio:.0f}"
+          + (" (--ratio given)" if a.ratio else "")
+          + f", ESP32 {ADD_LOOP_MS_1E6['esp32']:.0f} ms -> x{esp32_ratio:.0f}")
+    print(f"RP2040 estimate (x{ratio:.0f}): busiest {rp_us:.0f} us = {pct:.1f} % of 1 kHz, "
           f"whole-scoop mean {mrp_us:.0f} us = {mpct:.1f} %")
+    print(f"ESP32 estimate (x{esp32_ratio:.0f}), its 250 Hz loop: busiest {esp_pct:.1f} % "
+          f"of 4 ms")
     print(f"emulator, unpaced, drilling: {speed:.1f} x real time")
-    print(f"step_us={busy_us:.2f} fw_us={fw_us:.2f} step_pct_rp2040_1khz={pct:.1f} "
-          f"mean_pct_rp2040_1khz={mpct:.1f} emu_speed={speed:.1f}")
+    print(f"step_us={busy_us:.2f} fw_us={fw_us:.2f} rp2040_ratio={ratio:.0f} "
+          f"step_pct_rp2040_1khz={pct:.1f} mean_pct_rp2040_1khz={mpct:.1f} "
+          f"step_pct_esp32_250hz={esp_pct:.1f} emu_speed={speed:.1f}")
 
 
 if __name__ == "__main__":

@@ -166,18 +166,32 @@ def control_step(ctx, wdt):
                 raise RuntimeError("board.json: step_hz %s=%s must divide loop_hz" % (name, r))
             d = hz // r
             divs[name] = d
-            while cycle % d:
-                cycle += 1  # least common multiple, found upward: cycles are short
+            c = cycle
+            while c % d:
+                c += cycle  # the least common multiple of all the dividers
+            cycle = c
+    # Each divided subsystem takes the offset in its cycle whose ticks carry
+    # the fewest divided steps so far: the slow work spreads over the ticks.
+    load = [0] * cycle
+    offset = {}
+    for name in divs:
+        d = divs[name]
+        best = 0
+        best_load = cycle + 1
+        for o in range(d):
+            worst = max(load[t] for t in range(o, cycle, d))
+            if worst < best_load:
+                best, best_load = o, worst
+        offset[name] = best
+        for t in range(best, cycle, d):
+            load[t] += 1
     table = []
     for t in range(cycle):
         row = []
-        slot = 0
         for name, sub in subs:
             d = divs.get(name, 1)
-            if d == 1 or t % d == slot % d:
+            if d == 1 or t % d == offset[name]:
                 row.append(sub.step)
-            if d > 1:
-                slot += 1  # stagger divided subsystems onto different ticks
         table.append(tuple(row))
     table = tuple(table)
     tick = 0

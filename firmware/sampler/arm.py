@@ -3,7 +3,6 @@
 # (j2 lifts above the deck before j1 slews), a scoop servo, and scoop/dump
 # sequences. Stall: arm current high while stepping, or a home switch that
 # stays closed after its joint was driven away from it.
-import array
 import time
 
 import machine
@@ -11,12 +10,10 @@ from micropython import const
 
 from sampler import proto
 from sampler import safety as S
-from sampler import trapezoid as T
+from sampler import stepgen
 from sampler.comms import ACCEPTED, CmdError
 from sampler.drill import J_ABORT, J_NONE, J_OK, J_RUN, abort_reply, chain_stop, check_ready
-from sampler.motor import Servo, Stepper
-
-_advance = T.advance
+from sampler.motor import Servo
 
 MDEG_PER_STEP = const(100)
 _ISENSE_FS_MA = const(5000)
@@ -26,7 +23,7 @@ _DECK_J1 = const(45000)  # mdeg: yaw below this is over the lander deck
 _HOME_DPS = const(20)
 _BACKOUT = const(30)  # steps a closed home switch is left by before approaching
 _SW_FAR = const(20)  # steps from the trip point where a closed switch is wrong
-_SUP_DIV = const(4)  # supervision every 4th tick (4 ms at 1 kHz)
+_SUP_HZ = const(250)  # supervision rate
 _SW_N = const(5)  # supervision periods a wrongly closed switch is tolerated
 _STALL_N = const(8)  # supervision periods of stall current
 _SERVO_MS = const(600)
@@ -63,35 +60,22 @@ def site_pose(n):
 
 
 class _Axis:
-    # One joint: its pins and limits; its profile state lives in the arm's
-    # shared trapezoid array at words [k, k + W).
-    def __init__(self, q, k, step_pin, dir_pin, home_pin, lim, home_hi):
-        self.st = Stepper(step_pin, dir_pin)
+    # One joint: its stepgen axis (profile, pulses), home switch and limits.
+    def __init__(self, sg, step_pin, dir_pin, home_pin, lim, home_hi):
+        m = sg.axis(step_pin, dir_pin)
+        self.pos = m.pos
+        self.set_pos = m.set_pos
+        self.hold = m.hold
+        self.target = m.target
+        self.limits = m.limits
+        self.moving = m.moving
+        self.m = m
         self.sw = machine.Pin(home_pin, machine.Pin.IN)
+        sg.switch(m, self.sw)
         self.lo = lim[0] // MDEG_PER_STEP
         self.hi = lim[1] // MDEG_PER_STEP
         self.trip = self.hi if home_hi else self.lo
         self.hdir = 1 if home_hi else -1
-        self._q = q
-        self._k = k
-
-    def pos(self):
-        return self._q[self._k + T.POS]
-
-    def set_pos(self, steps):
-        """Redefine where the joint is (homing) and hold it there."""
-        self._q[self._k + T.POS] = steps
-        self.hold()
-
-    def hold(self):
-        q = self._q
-        k = self._k
-        q[k + T.PQ] = q[k + T.POS] << 16
-        q[k + T.TQ] = q[k + T.PQ]
-        q[k + T.VQ] = 0
-
-    def target(self, steps):
-        self._q[self._k + T.TQ] = steps << 16
 
 
 class Arm:
@@ -101,16 +85,20 @@ class Arm:
         b = ctx.board
         pins = b["pins"]
         lim = b["limits"]
-        self._hz = b["loop_hz"]
+        self._hz = b["loop_hz"]  # the step generator's rate: profile units
+        # The arm's own step (sequencing, homing, supervision) runs at its
+        # board rate (step_hz), the pulses at the loop rate.
+        self._rate = b.get("step_hz", {}).get("arm") or self._hz
+        div = self._rate // _SUP_HZ
+        self._sup_div = div if div > 0 else 1
         self.lims = (lim.get("j1_mdeg", (-90000, 180000)), lim.get("j2_mdeg", (-45000, 90000)),
                      lim.get("j3_mdeg", (0, 160000)))
-        self._q = array.array("i", [0] * (3 * T.W))
-        q = self._q
+        sg = stepgen.of(ctx)
+        self._sg = sg
         self._axes = (
-            _Axis(q, 0, pins["j1_step"], pins["j1_dir"], pins["j1_home"], self.lims[0], False),
-            _Axis(q, T.W, pins["j2_step"], pins["j2_dir"], pins["j2_home"], self.lims[1], True),
-            _Axis(q, 2 * T.W, pins["j3_step"], pins["j3_dir"], pins["j3_home"], self.lims[2],
-                  True),
+            _Axis(sg, pins["j1_step"], pins["j1_dir"], pins["j1_home"], self.lims[0], False),
+            _Axis(sg, pins["j2_step"], pins["j2_dir"], pins["j2_home"], self.lims[1], True),
+            _Axis(sg, pins["j3_step"], pins["j3_dir"], pins["j3_home"], self.lims[2], True),
         )
         self._servo = Servo(pins["scoop_pwm"])
         self._adc = machine.ADC(machine.Pin(pins["arm_isense"]))
@@ -133,7 +121,6 @@ class Arm:
         self._hphase = 0
         self._hmask = 0  # joints homed so far
         self._a = 39
-        self._vm = 19660
         self._vm_run = 19660
         self._vm_home = 13107
         self._stall_ma = 1500
@@ -150,7 +137,7 @@ class Arm:
         self._vm_run = min(g("arm_dps") * 10 * 65536 // hz, 65536)
         self._vm_home = min(_HOME_DPS * 10 * 65536 // hz, 65536)
         a = g("arm_dps2") * 10 * 65536 // (hz * hz)
-        self._a = a if a > 0 else 1
+        self._a = a
         self._stall_ma = g("arm_stall_ma")
 
     def check_pose(self, pose):
@@ -239,6 +226,7 @@ class Arm:
     def stop(self):
         for a in self._axes:
             a.hold()
+            self._sg.watch(a.m, False)
         self._hj = -1
         self.state = A_IDLE
         if self.job == J_RUN:
@@ -266,16 +254,17 @@ class Arm:
                         elif t > ax.hi:
                             t = ax.hi
                         ax.target(t)
-                self._vm = vm
+                for ax in self._axes:
+                    ax.limits(self._a, vm)
                 self._pc += 4
                 return
             if op == OP_SERVO:
                 self._servo.set(prog[self._pc + 1])
-                self._wait = _SERVO_MS * self._hz // 1000
+                self._wait = _SERVO_MS * self._rate // 1000
                 self._pc += 2
                 return
             if op == OP_WAIT:
-                self._wait = prog[self._pc + 1] * self._hz // 1000
+                self._wait = prog[self._pc + 1] * self._rate // 1000
                 self._pc += 2
                 return
             if op == OP_HOME:
@@ -284,13 +273,12 @@ class Arm:
                 ax = self._axes[j]
                 ax.set_pos(0)
                 self._hj = j
-                self._vm = self._vm_home
+                ax.limits(self._a, self._vm_home)
                 if ax.sw.value():
                     self._hphase = 1  # on the switch: leave it first
                     ax.target(-ax.hdir * _BACKOUT)
                 else:
-                    self._hphase = 2
-                    ax.target(ax.hdir * (ax.hi - ax.lo + 100))
+                    self._approach(ax, 0)
                 return
         self.state = A_IDLE
         self.job = J_OK
@@ -298,23 +286,15 @@ class Arm:
     def step(self, now_us):
         if self.state == A_IDLE:
             return
-        m = _advance(self._q, 3, self._a, self._vm)
-        if m & 7:
-            ax = self._axes
-            if m & 1:
-                ax[0].st.edge(-1 if m & 0x100 else 1)
-            if m & 2:
-                ax[1].st.edge(-1 if m & 0x200 else 1)
-            if m & 4:
-                ax[2].st.edge(-1 if m & 0x400 else 1)
-        moving = m & T.MOVING
+        ax = self._axes
+        moving = ax[0].moving() or ax[1].moving() or ax[2].moving()
         hj = self._hj
         if hj >= 0:
             self._homing(self._axes[hj], moving)
         else:
             self._sup -= 1
             if self._sup <= 0:
-                self._sup = _SUP_DIV
+                self._sup = self._sup_div
                 if self._supervise(moving):
                     return
         if hj >= 0 or moving:
@@ -325,7 +305,7 @@ class Arm:
         self._next()
 
     def _supervise(self, moving):
-        # Every _SUP_DIV ticks: current, limits and home switches. True if tripped.
+        # At _SUP_HZ: current, limits and home switches. True if tripped.
         raw = self._adc.read_u16()
         self.ma += ((raw * _ISENSE_FS_MA >> 16) - self.ma) >> 1
         if moving and self.ma > self._stall_ma:
@@ -360,13 +340,13 @@ class Arm:
     def _homing(self, ax, moving):
         closed = ax.sw.value()
         if self._hphase == 2:
-            if closed:
+            if ax.m.hit or closed:
+                self._sg.watch(ax.m, False)
                 ax.set_pos(ax.trip)
                 self._hmask |= 1 << self._hj
                 if self._hmask == 7:
                     self.homed = 1
                 self._hj = -1
-                self._vm = self._vm_run
                 self._next()
             elif not moving:
                 self._trip(S.F_LIMIT_SWITCH)  # full travel and the switch never closed
@@ -374,8 +354,14 @@ class Arm:
             if closed:
                 self._trip(S.F_LIMIT_SWITCH)  # left the switch and it stays closed
             else:
-                self._hphase = 2
-                ax.target(ax.pos() + ax.hdir * (ax.hi - ax.lo + 100))
+                self._approach(ax, ax.pos())
+
+    def _approach(self, ax, pos):
+        # Toward the switch over the full travel; the step generator stops
+        # the joint on the tick the switch closes.
+        self._hphase = 2
+        ax.target(pos + ax.hdir * (ax.hi - ax.lo + 100))
+        self._sg.watch(ax.m, True)
 
     # -- service phase -------------------------------------------------
     def service(self, now_ms):
@@ -394,10 +380,10 @@ class Arm:
         self.owner = -1
 
     def telemetry(self, out):
-        q = self._q
-        out.append(("a1", q[T.POS] * MDEG_PER_STEP))
-        out.append(("a2", q[T.W + T.POS] * MDEG_PER_STEP))
-        out.append(("a3", q[2 * T.W + T.POS] * MDEG_PER_STEP))
+        ax = self._axes
+        out.append(("a1", ax[0].pos() * MDEG_PER_STEP))
+        out.append(("a2", ax[1].pos() * MDEG_PER_STEP))
+        out.append(("a3", ax[2].pos() * MDEG_PER_STEP))
         out.append(("ah", self.homed))
         out.append(("as", self.state))
 

@@ -5,20 +5,20 @@
 import time
 
 import machine
-import micropython
 from micropython import const
 
 from sampler import proto
 from sampler import safety as S
+from sampler import stepgen
 from sampler.comms import ACCEPTED, CmdError
 from sampler.encoder import CPR, Encoder
-from sampler.motor import DCMotor, Stepper
+from sampler.motor import DCMotor
 from sampler.pid import GAIN_MAX, PID
 
 STEPS_PER_MM = const(25)  # feed lead screw: 0.04 mm per step
 _ISENSE_FS_MA = const(10000)  # drill current at ADC full scale
 _DUTY_MAX = const(65535)
-_PID_HZ = const(100)  # speed loop rate; the feed steps at the loop rate
+_PID_HZ = const(100)  # speed loop rate; the feed steps at the loop rate (stepgen)
 _HOME_RATE = const(250)  # steps/s (10 mm/s): homing, back-off
 _RETRACT_RATE = const(500)  # steps/s (20 mm/s)
 _JAM_TICKS = const(5)  # speed-loop periods of jam evidence (50 ms)
@@ -54,7 +54,10 @@ class Drill:
         pins = b["pins"]
         lim = b["limits"]
         hz = b["loop_hz"]
-        self._hz = hz
+        self._hz = hz  # the step generator's rate
+        # The drill's own step (speed loop, phases, feed supervision) runs at
+        # its board rate (step_hz), the feed's pulses at the loop rate.
+        rate = b.get("step_hz", {}).get("drill") or hz
         self.rpm_max = lim.get("drill_rpm_max", 200)
         self._imax = lim.get("drill_current_ma", 6000)
         self.depth_max = lim.get("drill_depth_mm", 2000)
@@ -62,11 +65,14 @@ class Drill:
         self._motor = DCMotor(pins["drill_pwm"], pins["drill_dir"])
         self._enc = Encoder(pins["drill_enc_a"], pins["drill_enc_b"])
         self._adc = machine.ADC(machine.Pin(pins["drill_isense"]))
-        self._feed = Stepper(pins["feed_step"], pins["feed_dir"])
+        sg = stepgen.of(ctx)
+        self._sg = sg
+        self._feed = sg.axis(pins["feed_step"], pins["feed_dir"], rate=True)
         self._home = machine.Pin(pins["feed_home"], machine.Pin.IN)
-        div = hz // _PID_HZ
+        sg.switch(self._feed, self._home)
+        div = rate // _PID_HZ
         self._pid_div = div if div > 0 else 1
-        period_us = self._pid_div * (1000000 // hz)
+        period_us = self._pid_div * (1000000 // rate)
         # rpm*10 = counts per period * _kq >> 8
         self._kq = (600000000 << 8) // (CPR * period_us)
         p = ctx.params
@@ -110,7 +116,6 @@ class Drill:
         self._feed_rate = 0
         self._feed_ums = 4000
         self._feed_dir = 1
-        self._acc = 0
         self._goal = 0
         self._found = 0
         self._after = P_IDLE
@@ -159,7 +164,9 @@ class Drill:
 
     def start_spin(self, owner, rpm):
         self._begin(owner, P_SPIN)
-        self._feed_rate = 0  # spin in place, wherever the bit is
+        self._feed.hold()  # spin in place, wherever the bit is
+        self._sg.watch(self._feed, False)
+        self._feed_rate = 0
         self._rpm10 = rpm * 10
         self._to(P_SPIN)
 
@@ -171,6 +178,8 @@ class Drill:
     # -- control step --------------------------------------------------
     def stop(self):
         self._motor.set(0)
+        self._feed.hold()
+        self._sg.watch(self._feed, False)
         self._feed_rate = 0
         self._sp = 0
         self.phase = P_IDLE
@@ -181,7 +190,7 @@ class Drill:
     def step(self, now_us):
         idle = self.phase == P_IDLE
         if self._feed_rate and not idle:
-            self._feed_tick()
+            self._feed_check()
         self._div -= 1
         if self._div <= 0:
             self._div = self._pid_div
@@ -192,42 +201,36 @@ class Drill:
             else:
                 self._control()
 
-    @micropython.native
-    def _feed_tick(self):
-        acc = self._acc + self._feed_rate
-        hz = self._hz
-        if acc < hz:
-            self._acc = acc
-            return
-        self._acc = acc - hz
-        st = self._feed
+    def _feed_check(self):
+        # The feed's progress, between the step generator's pulses.
+        f = self._feed
+        pos = f.pos()
         if self._feed_dir > 0:
-            if st.pos >= self._goal:
-                self._feed_rate = 0
-                return
-            st.pulse(1)
-            if st.pos > self.max_pos:
-                self.max_pos = st.pos
-                if st.pos > self._max_steps:
+            if pos > self.max_pos:
+                self.max_pos = pos
+                if pos > self._max_steps:
+                    f.hold()
+                    self._feed_rate = 0
                     self._saf.trip(S.F_DEPTH_LIMIT)
-        else:
-            if self._home.value():
-                st.pos = 0
-                self.homed = 1
-                self._found = 1
+                    return
+            if pos >= self._goal:
                 self._feed_rate = 0
-                return
-            if st.pos <= self._goal:
-                self._feed_rate = 0
-                return
-            st.pulse(-1)
+        elif f.hit:
+            f.set_pos(0)
+            self.homed = 1
+            self._found = 1
+            self._feed_rate = 0
+        elif pos <= self._goal:
+            self._feed_rate = 0
 
     def _move_feed(self, d, rate, goal):
         self._feed_dir = d
         self._goal = goal
-        self._acc = 0
         self._found = 0
-        self._feed_rate = rate if rate < self._hz else self._hz
+        self._feed.rate(rate * 65536 // self._hz)
+        self._feed.target(goal)
+        self._sg.watch(self._feed, d < 0)  # moving up: stop on the home switch
+        self._feed_rate = rate
 
     def _to(self, ph):
         self.phase = ph
@@ -240,10 +243,10 @@ class Drill:
             self._move_feed(1, self._feed_ums * STEPS_PER_MM // 1000, self._target)
         elif ph == P_BACKOFF:
             self._sp = -(self._rpm10 >> 1)
-            self._move_feed(-1, _HOME_RATE, self._feed.pos - self._backoff)
+            self._move_feed(-1, _HOME_RATE, self._feed.pos() - self._backoff)
         elif ph == P_RETRACT:
             self._sp = 0
-            self._move_feed(-1, _RETRACT_RATE, self._feed.pos - self._max_steps)
+            self._move_feed(-1, _RETRACT_RATE, self._feed.pos() - self._max_steps)
         elif ph == P_SEAL:
             self._sp = -_SEAL_RPM10
 
@@ -251,11 +254,13 @@ class Drill:
         self.phase = P_HOME
         self._sp = 0
         self._t = 0
-        self._move_feed(-1, _HOME_RATE, self._feed.pos - self._max_steps - 250)
+        self._move_feed(-1, _HOME_RATE, self._feed.pos() - self._max_steps - 250)
 
     def _finish(self):
         self._motor.set(0)
         self._sp = 0
+        self._feed.hold()
+        self._sg.watch(self._feed, False)
         self._feed_rate = 0
         self.phase = P_IDLE
         self.job = J_OK
@@ -338,7 +343,7 @@ class Drill:
 
     def _on_jam(self):
         self.jams += 1
-        pos = self._feed.pos
+        pos = self._feed.pos()
         jp = self._jam_pos
         if jp - _NO_PROGRESS <= pos <= jp + _NO_PROGRESS:
             self._stuck += 1
@@ -374,12 +379,12 @@ class Drill:
     def telemetry(self, out):
         out.append(("dr", self.rpm10 // 10))
         out.append(("di", self.ma))
-        out.append(("dd", self._feed.pos // STEPS_PER_MM))
+        out.append(("dd", self._feed.pos() // STEPS_PER_MM))
         out.append(("df", self.phase))
 
     def status(self):
         return (("rpm", self.rpm10 // 10), ("ma", self.ma),
-                ("depth", self._feed.pos // STEPS_PER_MM),
+                ("depth", self._feed.pos() // STEPS_PER_MM),
                 ("maxd", self.max_pos // STEPS_PER_MM), ("ph", self.phase),
                 ("jams", self.jams), ("homed", self.homed), ("duty", self._motor.duty),
                 ("stop_us", self.stop_us))

@@ -26,25 +26,20 @@ class DCMotor:
 
 
 class Stepper:
+    # Pins only: the step generator (stepgen.py) keeps the position.
     def __init__(self, step_pin, dir_pin):
         self._step = machine.Pin(step_pin, machine.Pin.OUT, value=0)
         self._dirp = machine.Pin(dir_pin, machine.Pin.OUT, value=1)
         self._d = 1
-        self.pos = 0  # steps
 
     @micropython.native
     def edge(self, d):
-        """One step pulse in direction d (+1/-1); the caller keeps the position."""
+        """One step pulse in direction d (+1/-1)."""
         if d != self._d:
             self._d = d
             self._dirp.value(1 if d > 0 else 0)
         self._step.value(1)
         self._step.value(0)
-
-    def pulse(self, d):
-        """One step in direction d (+1/-1), counted in pos."""
-        self.edge(d)
-        self.pos += d
 
 
 class Servo:

@@ -1,4 +1,5 @@
-"""The drill and arm control steps run allocation-free: thousands of steps
+"""The control tick runs allocation-free: thousands of ticks of the drill,
+the arm and the step generator (and, below, the whole board with the scale)
 under micropython.heap_lock(), in the unix port, with the simulated machine
 and the real plant models answering on the pin bus."""
 
@@ -21,6 +22,7 @@ plant_drill.attach(cfg)
 plant_arm.attach(cfg)
 from sampler import safety as S
 from sampler import arm as A, drill as D
+from sampler import app
 from sampler.app import Context
 from sampler.comms import Comms
 from sampler.config import Params
@@ -39,6 +41,7 @@ ctx.sub["drill"] = d
 ctx.sub["arm"] = a
 saf.set_movers((d, a))
 ctx.params.values["drill_rock_min_mm"] = 10
+control = app.control_step(ctx, [None])  # stepgen every tick, drill and arm at their rates
 saf.arm()
 n = 0
 
@@ -48,8 +51,7 @@ def run(limit, done):
         simworld.advance(1000)
         now = time.ticks_us()
         micropython.heap_lock()
-        d.step(now)
-        a.step(now)
+        control(now)
         micropython.heap_unlock()
         n += 1
         if done():
@@ -78,7 +80,7 @@ print("OK", n, rock, jams, S.FAULT_NAMES[saf.fault], plant_arm.container_g > 0)
 """
 
 
-def test_drill_and_arm_steps_do_not_allocate() -> None:
+def test_drill_and_arm_ticks_do_not_allocate() -> None:
     board = paths.BOARDS_DIR / "emulator.json"
     r = run_micropython(SCRIPT % {"board": str(board)}, heap_kb=512, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -107,15 +109,24 @@ from sampler import app
 ctx, loop = app.build()
 d, a, sc = ctx.sub["drill"], ctx.sub["arm"], ctx.sub["scale"]
 ticks = [0] * 9000  # the tick of each scale step, preallocated for the lock
+dticks = [0] * 9000  # and of each drill step
 k = 0
+kd = 0
 n = 0
 real = sc.step
+dreal = d.step
 def counting(now_us):
     global k
     ticks[k] = n
     k += 1
     real(now_us)
+def dcounting(now_us):
+    global kd
+    dticks[kd] = n
+    kd += 1
+    dreal(now_us)
 sc.step = counting  # bound into the schedule by control_step
+d.step = dcounting
 try:
     control = app.control_step(ctx, [machine.WDT(timeout=500)])
 except RuntimeError as e:
@@ -132,7 +143,20 @@ while n < 8000:
     control(now)
     micropython.heap_unlock()
     n += 1
-print("OK", k, ticks[1] - ticks[0], sc.drv.reads - reads, d.phase, a.state)
+def gap_range(t, m):
+    hi = 0
+    lo = 1 << 20
+    for i in range(m - 1):
+        g = t[i + 1] - t[i]
+        hi = g if g > hi else hi
+        lo = g if g < lo else lo
+    return hi, lo
+mark = bytearray(8000)
+for i in range(k):
+    mark[ticks[i]] = 1
+shared = sum(mark[dticks[i]] for i in range(kd))
+print("OK", k, *gap_range(ticks, k), kd, *gap_range(dticks, kd), shared,
+      sc.drv.reads - reads, d.phase, a.state)
 """
 
 
@@ -144,19 +168,22 @@ def _run_app(tmp_path: Path, step_hz: str) -> list[str]:
     return r.stdout.split()
 
 
-def test_whole_control_tick_does_not_allocate_and_runs_the_scale_at_its_rate(
+def test_whole_control_tick_does_not_allocate_and_runs_each_subsystem_at_its_rate(
         tmp_path: Path) -> None:
-    out = _run_app(tmp_path, '{"scale": 250}')
+    out = _run_app(tmp_path, '{"drill": 100, "arm": 250, "scale": 250}')
     assert out[0] == "OK", out
-    calls, gap, conversions, drill_phase, arm_state = map(int, out[1:6])
-    assert calls == 2000 and gap == 4  # every 4th tick of 8000 at 1 kHz
+    calls, gmax, gmin, dcalls, dgmax, dgmin, shared, conversions, phase, arm_state = map(
+        int, out[1:11])
+    assert (calls, gmax, gmin) == (2000, 4, 4)  # every 4th tick of 8000 at 1 kHz
+    assert (dcalls, dgmax, dgmin) == (800, 10, 10)  # every 10th
+    assert shared == 0  # staggered: the slow steps never share a tick
     assert conversions > 0  # the HX711 was read under the lock too
-    assert drill_phase > 0 and arm_state > 0  # drill and arm were working meanwhile
+    assert phase > 0 and arm_state > 0  # drill and arm were working meanwhile
 
 
 def test_without_step_hz_every_subsystem_steps_every_tick(tmp_path: Path) -> None:
     out = _run_app(tmp_path, "{}")
-    assert out[0] == "OK" and int(out[1]) == 8000 and int(out[2]) == 1, out
+    assert out[0] == "OK" and out[1:4] == ["8000", "1", "1"] and out[4:7] == ["8000", "1", "1"]
 
 
 def test_a_rate_that_does_not_divide_the_loop_rate_is_a_clear_error(tmp_path: Path) -> None:
