@@ -38,8 +38,9 @@ class MassFilter:
     # 1. Spike: a reading more than `spike` outside the envelope (min..max of
     #    the last _ENV readings, which spans the drill vibration), or, when the
     #    window spans whole turns, that far from the reading whole turns
-    #    before it (same phase of the vibration, which cancels), is replaced
-    #    by that reading; without whole turns, by the straight line through
+    #    before it (same phase of the vibration, which cancels) and further
+    #    from the output than it, is replaced by that reading; without whole
+    #    turns, by the straight line through
     #    the two readings before it, kept between the previous reading and
     #    this one. A second one in a row is a real change and goes through.
     #    Replacing rather than dropping keeps the readings evenly spaced,
@@ -49,9 +50,9 @@ class MassFilter:
     #    vibration at the turn rate and its harmonics sum to zero), then a
     #    moving average of n_sm that smooths what is left.
     # 4. Step: a median more than `step` outside the envelope of the readings
-    #    before the median's reach is a load change
-    #    (a scoop dumped); both averages restart at the new level instead of
-    #    waiting for the old readings to flush out.
+    #    before the median's reach is a load change (a scoop dumped); both
+    #    averages restart at the new level instead of waiting for the old
+    #    readings to flush out.
     # 5. Settled: every reading in both averages came after the last restart,
     #    and the last `span` outputs (those too) lie within `band`. n_sm is
     #    enough when the first average spans whole turns; a window that does
