@@ -68,39 +68,105 @@ plant_drill.attach(cfg)
 plant_arm.attach(cfg)
 plant_loadcell.attach(cfg)
 
-# Hardware calls by kind, counted by wrapping the simulated machine's
-# methods before the firmware binds them (counting pass only).
-KINDS = ("pin_w", "pin_r", "adc", "enc", "pwm", "wdt")
+# Instrumented pass: the simulated machine's methods are wrapped (before
+# the firmware binds them) to count hardware calls by kind and time each in
+# place, since a call's simulated cost depends on what the plant does then;
+# each subsystem's step is wrapped too, for the breakdown.
+KINDS = ("pin_w", "pin_r", "adc", "enc", "pwm", "wdt", "time", "irq")
 CALLS = {k: 0 for k in KINDS}
+SIM = [0, 0]  # ns inside simulated calls, and their count
+ns = utime.time_ns
+class Trivial:
+    def value(self, v=None):
+        return 0
+def timed(cls, attr, kind_of):
+    f = getattr(cls, attr)
+    def w(self, *a):
+        CALLS[kind_of(a)] += 1
+        t0 = ns()
+        r = f(self, *a)
+        SIM[0] += ns() - t0
+        SIM[1] += 1
+        return r
+    setattr(cls, attr, w)
+def timed_fn(mod, attr, kind):
+    f = getattr(mod, attr)
+    def w(*a):
+        CALLS[kind] += 1
+        t0 = ns()
+        r = f(*a)
+        SIM[0] += ns() - t0
+        SIM[1] += 1
+        return r
+    setattr(mod, attr, w)
+now_us = time.ticks_us  # the harness's clock, never counted
+def pair():
+    t0 = ns()
+    SIM[0] += ns() - t0
 if %(count)d:
-    def counted(cls, attr, kind_of):
-        f = getattr(cls, attr)
-        def w(self, *a):
-            CALLS[kind_of(a)] += 1
-            return f(self, *a)
-        setattr(cls, attr, w)
-    counted(machine.Pin, "value", lambda a: "pin_w" if a else "pin_r")
-    counted(machine.Pin, "__call__", lambda a: "pin_w" if a else "pin_r")
-    counted(machine.Pin, "on", lambda a: "pin_w")
-    counted(machine.Pin, "off", lambda a: "pin_w")
-    counted(machine.ADC, "read_u16", lambda a: "adc")
-    counted(machine.Encoder, "value", lambda a: "enc")
-    counted(machine.PWM, "duty_u16", lambda a: "pwm")
-    counted(machine.WDT, "feed", lambda a: "wdt")
+    # What the wrappers themselves add: the timing pair, and a whole wrapper.
+    t0 = ns()
+    for _ in range(20000):
+        pair()
+    OVER = (ns() - t0) / 20000
+    t = Trivial()
+    t0 = ns()
+    for _ in range(20000):
+        t.value(1)
+    bare = (ns() - t0) / 20000
+    timed(Trivial, "value", lambda a: "pin_w")
+    t0 = ns()
+    for _ in range(20000):
+        t.value(1)
+    WRAP = (ns() - t0) / 20000 - bare
+    CALLS["pin_w"] = 0
+    SIM[0] = SIM[1] = 0
+    timed(machine.Pin, "value", lambda a: "pin_w" if a else "pin_r")
+    timed(machine.Pin, "__call__", lambda a: "pin_w" if a else "pin_r")
+    timed(machine.Pin, "on", lambda a: "pin_w")
+    timed(machine.Pin, "off", lambda a: "pin_w")
+    timed(machine.ADC, "read_u16", lambda a: "adc")
+    timed(machine.Encoder, "value", lambda a: "enc")
+    timed(machine.PWM, "duty_u16", lambda a: "pwm")
+    timed(machine.WDT, "feed", lambda a: "wdt")
+    # The simulated time module and IRQ switches are Python; a board's are C.
+    for fn in ("ticks_us", "ticks_ms", "ticks_diff", "ticks_add"):
+        timed_fn(time, fn, "time")
+    timed_fn(machine, "disable_irq", "irq")
+    timed_fn(machine, "enable_irq", "irq")
 
 from sampler import app
 ctx, loop = app.build()
 d, a, sc = ctx.sub["drill"], ctx.sub["arm"], ctx.sub["scale"]
+BY = {}
+if %(count)d:
+    for name in ("stepgen", "drill", "arm", "scale"):
+        sub = ctx.sub[name]
+        def wrap(name, f):
+            BY[name] = [0, 0, 0]  # ns in the step, ns and calls simulated inside
+            def w(now):
+                s0, c0 = SIM[0], SIM[1]
+                t0 = ns()
+                f(now)
+                r = BY[name]
+                r[0] += ns() - t0
+                r[1] += SIM[0] - s0
+                r[2] += SIM[1] - c0
+            return w
+        sub.step = wrap(name, sub.step)
 wdt = [machine.WDT(timeout=500)]
 control = app.control_step(ctx, wdt)
 ctx.safety.arm()
 a.start(-1, 1, a.plan_home())
 while a.job != 2:
     simworld.advance(1000)
-    control(time.ticks_us())
+    control(now_us())
 a.job = 0
 for k in KINDS:
     CALLS[k] = 0
+SIM[0] = SIM[1] = 0
+for r in BY.values():
+    r[0] = r[1] = r[2] = 0
 d.start_drill(-1, 2000)
 a.start(-1, 3, a.plan_scoop(3), 3)
 
@@ -109,7 +175,7 @@ def run(n):
     worst = 0
     for _ in range(n):
         simworld.advance(1000)
-        now = time.ticks_us()
+        now = now_us()
         t0 = utime.ticks_us()
         control(now)
         dt = utime.ticks_diff(utime.ticks_us(), t0)
@@ -119,46 +185,42 @@ def run(n):
     return spent / n, worst
 
 busy, worst = run(%(steps)d)
-busy_calls = [CALLS[k] / %(steps)d for k in KINDS]
+N = %(steps)d
+busy_calls = [CALLS[k] / N for k in KINDS]
+if %(count)d:
+    # Simulated time per tick, less the timing pair's own cost per call.
+    print("SIM", (SIM[0] - SIM[1] * OVER) / N / 1000)
+    for name, r in BY.items():
+        # The step's own time: less its simulated calls and their wrappers.
+        fw = (r[0] - r[1] - r[2] * (WRAP - OVER)) / N / 1000
+        print("BY", name, fw)
+    SIM[0] = SIM[1] = 0
 rest = 0
 spent = 0
 while a.job != 2:  # the rest of the scoop: moves, servo waits, dump
     m, _ = run(100)
     spent += m * 100
     rest += 100
-mean = (busy * %(steps)d + spent) / (%(steps)d + rest)
-mean_calls = [CALLS[k] / (%(steps)d + rest) for k in KINDS]
-print("STEP", busy, worst, mean, %(steps)d + rest, d.phase, ctx.safety.state)
+mean = (busy * N + spent) / (N + rest)
+print("STEP", busy, worst, mean, N + rest, d.phase, ctx.safety.state)
 print("CALLS", " ".join("%%.4f" %% c for c in busy_calls))
-print("MCALLS", " ".join("%%.4f" %% c for c in mean_calls))
+print("MCALLS", " ".join("%%.4f" %% (CALLS[k] / (N + rest)) for k in KINDS))
+if %(count)d:
+    print("MSIM", (SIM[0] - SIM[1] * OVER) / rest / 1000)
 
-# What one simulated call of each kind costs, on the firmware's own objects;
-# and what a built-in call costs on this port (the price on a real board).
-def cost(f, arg, n=4000):
+# What a built-in call costs on this port: the price of a hardware call on a
+# real board, whose machine module is C.
+def cost(f, arg, n=20000):
     t0 = utime.ticks_us()
     if f is None:
         for _ in range(n):
             pass
-    elif arg is None:
-        for _ in range(n):
-            f()
     else:
         for _ in range(n):
             f(arg)
     return utime.ticks_diff(utime.ticks_us(), t0) / n
 
-ax = a._axes[0]
-cal = {
-    "pin_w": cost(ax.m.st._step.value, 0),
-    "pin_r": cost(ax.sw.value, None),
-    "adc": cost(d._adc.read_u16, None),
-    "enc": cost(d._enc._enc.value, None),
-    "pwm": cost(d._motor._pwm.duty_u16, 0),
-    "wdt": cost(wdt[0].feed, None),
-}
-loop = cost(None, None)
-builtin = cost(abs, -1)
-print("COST", " ".join("%%.4f" %% (cal[k] - loop) for k in KINDS), loop, builtin)
+print("COST", cost(None, None), cost(abs, -1))
 """
 
 PID_SCRIPT = r"""
@@ -228,24 +290,29 @@ def run_mp(script: str, cwd: str | None = None) -> str:
     return r.stdout
 
 
-def step_figures(steps: int, reps: int) -> dict[str, list[float]]:
+def step_figures(steps: int, reps: int) -> tuple[dict[str, list[float]], dict[str, float]]:
     """Timing passes (the fastest of `reps` kept: noise only adds time) and one
-    counting pass of the control tick (see the docstring)."""
+    instrumented pass of the control tick (see the docstring); the second
+    dict is each subsystem's own time per tick in the busiest stretch."""
     board = (Path(paths.BOARDS_DIR) / "rpi_pico.json").read_text()
     out: dict[str, list[float]] = {}
+    by: dict[str, float] = {}
     for count in [0] * reps + [1]:
         with tempfile.TemporaryDirectory() as flash:  # params and journal land here
             Path(flash, "board.json").write_text(board)
             text = run_mp(STEP_SCRIPT % {"steps": steps, "count": count}, cwd=flash)
         for line in text.splitlines():
             key, *vals = line.split()
+            if key == "BY":
+                by[vals[0]] = float(vals[1])
+                continue
             got = [float(v) for v in vals]
             if count == 0 and key in ("STEP", "COST"):
                 if key not in out or (key == "STEP" and got[0] < out[key][0]):
                     out[key] = got
-            elif count == 1 and key in ("CALLS", "MCALLS"):
+            elif count == 1 and key in ("CALLS", "MCALLS", "SIM", "MSIM"):
                 out[key] = got
-    return out
+    return out, by
 
 
 def emulator_speed(seconds: float) -> float:
@@ -271,9 +338,9 @@ def main(argv: list[str] | None = None) -> None:
                          "in this run against the published integer-addition loop)")
     a = ap.parse_args(argv)
     steps = 3000  # the busiest stretch: every joint slewing while the drill feeds
-    f = step_figures(steps, 1 if a.quick else 5)
+    f, by = step_figures(steps, 1 if a.quick else 5)
     busy_us, worst_us, mean_us, ticks = f["STEP"][0], f["STEP"][1], f["STEP"][2], f["STEP"][3]
-    costs, loop_us, builtin_us = f["COST"][:6], f["COST"][6], f["COST"][7]
+    loop_us, builtin_us = f["COST"]
     call_us = builtin_us - loop_us  # one call of a built-in (C) function
     pid = run_mp(PID_SCRIPT % {"n": 20000 if a.quick else 200000}).split()
     pid_int, pid_float = float(pid[1]), float(pid[2])
@@ -284,22 +351,25 @@ def main(argv: list[str] | None = None) -> None:
     ratio = a.ratio or ADD_LOOP_MS_1E6["rp2040"] / add_ms_1e6
     esp32_ratio = ADD_LOOP_MS_1E6["esp32"] / add_ms_1e6
 
-    def estimate(step_us: float, calls: list[float]) -> tuple[float, float]:
-        sim_us = sum(n * c for n, c in zip(calls, costs, strict=True))
+    def estimate(step_us: float, sim_us: float, calls: list[float]) -> tuple[float, float]:
         fw_us = max(step_us - sim_us, 0.0)
         return fw_us, (fw_us + sum(calls) * call_us) * ratio
 
-    fw_us, rp_us = estimate(busy_us, f["CALLS"])
-    mfw_us, mrp_us = estimate(mean_us, f["MCALLS"])
+    sim_busy = f["SIM"][0]
+    sim_mean = (sim_busy * steps + f["MSIM"][0] * (ticks - steps)) / ticks
+    fw_us, rp_us = estimate(busy_us, sim_busy, f["CALLS"])
+    mfw_us, mrp_us = estimate(mean_us, sim_mean, f["MCALLS"])
     pct, mpct = rp_us / 10.0, mrp_us / 10.0  # of the 1 ms period at 1 kHz
     # The ESP32 board file runs the same tick at 250 Hz (4 ms period).
     esp_pct = rp_us / ratio * esp32_ratio / 40.0
-    kinds = ("pin writes", "pin reads", "ADC", "encoder", "PWM", "watchdog")
+    kinds = ("pin writes", "pin reads", "ADC", "encoder", "PWM", "watchdog", "time", "IRQ")
     print(f"control tick, busiest (drill feeding, 3 joints slewing, scale converting), "
           f"unix port: {busy_us:.2f} us mean over {steps} ticks, {worst_us:.0f} us worst")
     print("  hardware calls per tick: " + ", ".join(
-        f"{k} {n:.2f} ({c:.2f} us simulated)"
-        for k, n, c in zip(kinds, f["CALLS"], costs, strict=True)))
+        f"{k} {n:.2f}" for k, n in zip(kinds, f["CALLS"], strict=True))
+          + f"; simulated machine {sim_busy:.2f} us a tick")
+    print("  firmware time per tick by subsystem: " + ", ".join(
+        f"{k} {v:.2f} us" for k, v in by.items()))
     print(f"  firmware share: {fw_us:.2f} us; a built-in call costs {call_us:.3f} us here")
     print(f"whole scoop ({ticks:.0f} ticks): {mean_us:.2f} us mean, "
           f"firmware share {mfw_us:.2f} us")

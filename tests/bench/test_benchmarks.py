@@ -35,7 +35,8 @@ import run_all  # noqa: E402
 REQUIRED = {
     "link": ("cmds_per_s", "line_util_115200", "frames_lost"),
     "emulator": ("emu_speed_idle", "emu_speed_busy"),
-    "control": ("step_us", "fw_us", "step_pct_rp2040_1khz", "mean_pct_rp2040_1khz", "emu_speed"),
+    "control": ("step_us", "fw_us", "rp2040_ratio", "step_pct_rp2040_1khz",
+                "mean_pct_rp2040_1khz", "step_pct_esp32_250hz", "emu_speed"),
     "mass": ("mass_error_p95_g", "settle_s"),
     "journal": ("journal_append_per_s", "journal_download_per_s"),
     "montecarlo": ("mc_speedup", "mc_runs_per_s"),

@@ -58,6 +58,12 @@ class Pin:
 
     def __init__(self, id, mode=-1, pull=-1, value=None):
         self._id = id
+        # A pin a plant device owns (the plants attach at boot, before the
+        # firmware makes its pins) talks to it directly: a bit-banged HX711
+        # read is 75 pin calls. Step pins keep the bus path, which notes the
+        # time of the last actuation.
+        d = _w.pins.get(id, 0)
+        self._dev = None if isinstance(d, int) or id in _w._step_pins else d
         self.init(mode, pull, value)
 
     def init(self, mode=-1, pull=-1, value=None):
@@ -67,17 +73,29 @@ class Pin:
             _w.pin_write(self._id, value)
 
     def value(self, v=None):
-        if v is None:
+        d = self._dev
+        if d is not None:
+            if v is None:
+                return d.pin_read(self._id)
+            d.pin_write(self._id, v)
+        elif v is None:
             return _w.pin_read(self._id)
-        _w.pin_write(self._id, v)
+        else:
+            _w.pin_write(self._id, v)
 
     __call__ = value
 
     def on(self):
-        _w.pin_write(self._id, 1)
+        if self._dev is not None:
+            self._dev.pin_write(self._id, 1)
+        else:
+            _w.pin_write(self._id, 1)
 
     def off(self):
-        _w.pin_write(self._id, 0)
+        if self._dev is not None:
+            self._dev.pin_write(self._id, 0)
+        else:
+            _w.pin_write(self._id, 0)
 
     def high(self):
         _w.pin_write(self._id, 1)
