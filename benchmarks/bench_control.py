@@ -44,18 +44,6 @@ from lunasample.link.client import Link
 # Published: integer-addition loop, 1e6 times, MicroPython 1.23 (see above).
 ADD_LOOP_MS_1E6 = {"rp2040": 7984.0, "esp32": 6112.0}
 
-ADD_SCRIPT = r"""
-import utime
-def add_loop(p):
-    for i in range(p[0]):
-        c = p[1] + p[2]
-best = 1 << 30
-for _ in range(%(reps)d):
-    t0 = utime.ticks_us()
-    add_loop([%(n)d, 12345678, 56781234])
-    best = min(best, utime.ticks_diff(utime.ticks_us(), t0))
-print("ADD", best)
-"""
 
 STEP_SCRIPT = r"""
 import json, time, utime
@@ -68,92 +56,64 @@ plant_drill.attach(cfg)
 plant_arm.attach(cfg)
 plant_loadcell.attach(cfg)
 
-# Instrumented pass: the simulated machine's methods are wrapped (before
-# the firmware binds them) to count hardware calls by kind and time each in
-# place, since a call's simulated cost depends on what the plant does then;
-# each subsystem's step is wrapped too, for the breakdown.
-KINDS = ("pin_w", "pin_r", "adc", "enc", "pwm", "wdt", "time", "irq")
-CALLS = {k: 0 for k in KINDS}
-SIM = [0, 0]  # ns inside simulated calls, and their count
-ns = utime.time_ns
-class Trivial:
-    def value(self, v=None):
-        return 0
-def timed(cls, attr, kind_of):
-    f = getattr(cls, attr)
-    def w(self, *a):
-        CALLS[kind_of(a)] += 1
-        t0 = ns()
-        r = f(self, *a)
-        SIM[0] += ns() - t0
-        SIM[1] += 1
-        return r
-    setattr(cls, attr, w)
-def timed_fn(mod, attr, kind):
-    f = getattr(mod, attr)
-    def w(*a):
-        CALLS[kind] += 1
-        t0 = ns()
-        r = f(*a)
-        SIM[0] += ns() - t0
-        SIM[1] += 1
-        return r
-    setattr(mod, attr, w)
+# Instrumented pass: the simulated machine's methods (and the simulated time
+# and IRQ functions, C on a board) are wrapped before the firmware binds
+# them, to count the calls by kind and by the subsystem making them, and to
+# keep one real call of each kind to time on its own afterwards.
+# Pins a plant device owns and bus pins (step pins, latches) cost different
+# amounts in the simulation, so they are kinds of their own.
+KINDS = ("pin_w", "pin_r", "dev_w", "dev_r", "adc", "enc", "pwm", "wdt", "time", "irq")
+CALLS = {}  # (subsystem, kind) -> calls
+SAMPLE = {}  # kind -> (the original function, its arguments)
+CUR = ["tick"]
 now_us = time.ticks_us  # the harness's clock, never counted
-def pair():
-    t0 = ns()
-    SIM[0] += ns() - t0
-if %(count)d:
-    # What the wrappers themselves add: the timing pair, and a whole wrapper.
-    t0 = ns()
-    for _ in range(20000):
-        pair()
-    OVER = (ns() - t0) / 20000
-    t = Trivial()
-    t0 = ns()
-    for _ in range(20000):
-        t.value(1)
-    bare = (ns() - t0) / 20000
-    timed(Trivial, "value", lambda a: "pin_w")
-    t0 = ns()
-    for _ in range(20000):
-        t.value(1)
-    WRAP = (ns() - t0) / 20000 - bare
-    CALLS["pin_w"] = 0
-    SIM[0] = SIM[1] = 0
-    timed(machine.Pin, "value", lambda a: "pin_w" if a else "pin_r")
-    timed(machine.Pin, "__call__", lambda a: "pin_w" if a else "pin_r")
-    timed(machine.Pin, "on", lambda a: "pin_w")
-    timed(machine.Pin, "off", lambda a: "pin_w")
-    timed(machine.ADC, "read_u16", lambda a: "adc")
-    timed(machine.Encoder, "value", lambda a: "enc")
-    timed(machine.PWM, "duty_u16", lambda a: "pwm")
-    timed(machine.WDT, "feed", lambda a: "wdt")
-    # The simulated time module and IRQ switches are Python; a board's are C.
-    for fn in ("ticks_us", "ticks_ms", "ticks_diff", "ticks_add"):
-        timed_fn(time, fn, "time")
-    timed_fn(machine, "disable_irq", "irq")
-    timed_fn(machine, "enable_irq", "irq")
+
+def count(key_of, f):
+    def w(*a):
+        kind = key_of(a)
+        k = (CUR[0], kind)
+        CALLS[k] = CALLS.get(k, 0) + 1
+        if kind not in SAMPLE:
+            SAMPLE[kind] = (f, a)
+        return f(*a)
+    return w
+
+COUNT = %(mode)r == "count"
+SPLIT = %(mode)r == "split"
+if COUNT:
+    def pin_kind(a):
+        dev = a[0]._dev is not None
+        if len(a) > 1:
+            return "dev_w" if dev else "pin_w"
+        return "dev_r" if dev else "pin_r"
+    for cls, attr, key in (
+            (machine.Pin, "value", pin_kind), (machine.Pin, "__call__", pin_kind),
+            (machine.Pin, "on", lambda a: "dev_w" if a[0]._dev is not None else "pin_w"),
+            (machine.Pin, "off", lambda a: "dev_w" if a[0]._dev is not None else "pin_w"),
+            (machine.ADC, "read_u16", lambda a: "adc"),
+            (machine.Encoder, "value", lambda a: "enc"),
+            (machine.PWM, "duty_u16", lambda a: "pwm"), (machine.WDT, "feed", lambda a: "wdt"),
+            (time, "ticks_us", lambda a: "time"), (time, "ticks_ms", lambda a: "time"),
+            (time, "ticks_diff", lambda a: "time"), (time, "ticks_add", lambda a: "time"),
+            (machine, "disable_irq", lambda a: "irq"), (machine, "enable_irq", lambda a: "irq")):
+        setattr(cls, attr, count(key, getattr(cls, attr)))
 
 from sampler import app
 ctx, loop = app.build()
 d, a, sc = ctx.sub["drill"], ctx.sub["arm"], ctx.sub["scale"]
-BY = {}
-if %(count)d:
-    for name in ("stepgen", "drill", "arm", "scale"):
-        sub = ctx.sub[name]
-        def wrap(name, f):
-            BY[name] = [0, 0, 0]  # ns in the step, ns and calls simulated inside
-            def w(now):
-                s0, c0 = SIM[0], SIM[1]
-                t0 = ns()
-                f(now)
-                r = BY[name]
-                r[0] += ns() - t0
-                r[1] += SIM[0] - s0
-                r[2] += SIM[1] - c0
-            return w
-        sub.step = wrap(name, sub.step)
+SUBS = ("stepgen", "drill", "arm", "scale")
+BY = {n: 0 for n in SUBS}  # us in each subsystem's step (split pass)
+for name in SUBS if COUNT or SPLIT else ():
+    def wrap(name, f):
+        def w(now):
+            CUR[0] = name  # whose hardware calls these are (count pass)
+            t0 = utime.ticks_us()
+            f(now)
+            BY[name] += utime.ticks_diff(utime.ticks_us(), t0)
+            CUR[0] = "tick"
+        return w
+    sub = ctx.sub[name]
+    sub.step = wrap(name, sub.step)
 wdt = [machine.WDT(timeout=500)]
 control = app.control_step(ctx, wdt)
 ctx.safety.arm()
@@ -162,11 +122,9 @@ while a.job != 2:
     simworld.advance(1000)
     control(now_us())
 a.job = 0
-for k in KINDS:
-    CALLS[k] = 0
-SIM[0] = SIM[1] = 0
-for r in BY.values():
-    r[0] = r[1] = r[2] = 0
+CALLS.clear()
+for n in SUBS:
+    BY[n] = 0
 d.start_drill(-1, 2000)
 a.start(-1, 3, a.plan_scoop(3), 3)
 
@@ -184,17 +142,13 @@ def run(n):
             worst = dt
     return spent / n, worst
 
+def per_kind(calls, n):
+    return [sum(c for (s, k), c in calls.items() if k == kind) / n for kind in KINDS]
+
 busy, worst = run(%(steps)d)
 N = %(steps)d
-busy_calls = [CALLS[k] / N for k in KINDS]
-if %(count)d:
-    # Simulated time per tick, less the timing pair's own cost per call.
-    print("SIM", (SIM[0] - SIM[1] * OVER) / N / 1000)
-    for name, r in BY.items():
-        # The step's own time: less its simulated calls and their wrappers.
-        fw = (r[0] - r[1] - r[2] * (WRAP - OVER)) / N / 1000
-        print("BY", name, fw)
-    SIM[0] = SIM[1] = 0
+busy_calls = dict(CALLS)
+busy_by = dict(BY)
 rest = 0
 spent = 0
 while a.job != 2:  # the rest of the scoop: moves, servo waits, dump
@@ -203,24 +157,48 @@ while a.job != 2:  # the rest of the scoop: moves, servo waits, dump
     rest += 100
 mean = (busy * N + spent) / (N + rest)
 print("STEP", busy, worst, mean, N + rest, d.phase, ctx.safety.state)
-print("CALLS", " ".join("%%.4f" %% c for c in busy_calls))
-print("MCALLS", " ".join("%%.4f" %% (CALLS[k] / (N + rest)) for k in KINDS))
-if %(count)d:
-    print("MSIM", (SIM[0] - SIM[1] * OVER) / rest / 1000)
+print("CALLS", " ".join("%%.4f" %% c for c in per_kind(busy_calls, N)))
+print("MCALLS", " ".join("%%.4f" %% c for c in per_kind(CALLS, N + rest)))
+
+def cost(f, a, n=3000):
+    # One call's time: the fastest of several batches (noise only adds time).
+    best = 1 << 30
+    for _ in range(7):
+        t0 = utime.ticks_us()
+        for _ in range(n):
+            f(*a)
+        best = min(best, utime.ticks_diff(utime.ticks_us(), t0))
+    return best / n
+
+empty = cost(lambda *x: None, ())
+if COUNT:
+    # Each kind of simulated call, repeated on the very object and arguments
+    # the firmware used.
+    sim = {k: cost(SAMPLE[k][0], SAMPLE[k][1]) - empty if k in SAMPLE else 0.0
+           for k in KINDS}
+    print("SIMCOST", " ".join("%%.4f" %% sim[k] for k in KINDS))
+    for name in SUBS:
+        print("SUBSIM", name, sum(n * sim[k] for (s, k), n in busy_calls.items()
+                                  if s == name) / N)
+if SPLIT:
+    for name in SUBS:
+        print("BY", name, busy_by[name] / N)
 
 # What a built-in call costs on this port: the price of a hardware call on a
 # real board, whose machine module is C.
-def cost(f, arg, n=20000):
-    t0 = utime.ticks_us()
-    if f is None:
-        for _ in range(n):
-            pass
-    else:
-        for _ in range(n):
-            f(arg)
-    return utime.ticks_diff(utime.ticks_us(), t0) / n
+print("COST", empty, cost(abs, (-1,)))
 
-print("COST", cost(None, None), cost(abs, -1))
+# The published integer-addition loop, timed in the same process (the
+# fastest of several: noise only adds time): the RP2040 ratio's baseline.
+def add_loop(p):
+    for i in range(p[0]):
+        c = p[1] + p[2]
+best = 1 << 30
+for _ in range(7):
+    t0 = utime.ticks_us()
+    add_loop([200000, 12345678, 56781234])
+    best = min(best, utime.ticks_diff(utime.ticks_us(), t0))
+print("ADD", best * 5)  # us per 1e6
 """
 
 PID_SCRIPT = r"""
@@ -291,28 +269,30 @@ def run_mp(script: str, cwd: str | None = None) -> str:
 
 
 def step_figures(steps: int, reps: int) -> tuple[dict[str, list[float]], dict[str, float]]:
-    """Timing passes (the fastest of `reps` kept: noise only adds time) and one
-    instrumented pass of the control tick (see the docstring); the second
-    dict is each subsystem's own time per tick in the busiest stretch."""
+    """Timing passes (the fastest of `reps` kept: noise only adds time), a
+    counting pass and a per-subsystem timing pass of the control tick (see
+    the docstring); the second dict is each subsystem's own time per tick in
+    the busiest stretch, simulated calls taken out."""
     board = (Path(paths.BOARDS_DIR) / "rpi_pico.json").read_text()
     out: dict[str, list[float]] = {}
     by: dict[str, float] = {}
-    for count in [0] * reps + [1]:
+    subsim: dict[str, float] = {}
+    for mode in ["time"] * reps + ["count", "split"]:
         with tempfile.TemporaryDirectory() as flash:  # params and journal land here
             Path(flash, "board.json").write_text(board)
-            text = run_mp(STEP_SCRIPT % {"steps": steps, "count": count}, cwd=flash)
+            text = run_mp(STEP_SCRIPT % {"steps": steps, "mode": mode}, cwd=flash)
         for line in text.splitlines():
             key, *vals = line.split()
-            if key == "BY":
-                by[vals[0]] = float(vals[1])
+            if key in ("BY", "SUBSIM"):
+                (by if key == "BY" else subsim)[vals[0]] = float(vals[1])
                 continue
             got = [float(v) for v in vals]
-            if count == 0 and key in ("STEP", "COST"):
-                if key not in out or (key == "STEP" and got[0] < out[key][0]):
+            if mode == "time" and key in ("STEP", "COST", "ADD"):
+                if key not in out or (key in ("STEP", "ADD") and got[0] < out[key][0]):
                     out[key] = got
-            elif count == 1 and key in ("CALLS", "MCALLS", "SIM", "MSIM"):
+            elif mode == "count" and key in ("CALLS", "MCALLS", "SIMCOST"):
                 out[key] = got
-    return out, by
+    return out, {k: max(v - subsim.get(k, 0.0), 0.0) for k, v in by.items()}
 
 
 def emulator_speed(seconds: float) -> float:
@@ -345,24 +325,22 @@ def main(argv: list[str] | None = None) -> None:
     pid = run_mp(PID_SCRIPT % {"n": 20000 if a.quick else 200000}).split()
     pid_int, pid_float = float(pid[1]), float(pid[2])
     speed = emulator_speed(1.5 if a.quick else 5.0)
-    n_add = 200000 if a.quick else 1000000
-    add_us = float(run_mp(ADD_SCRIPT % {"n": n_add, "reps": 3 if a.quick else 7}).split()[1])
-    add_ms_1e6 = add_us / 1000.0 * 1e6 / n_add
+    add_ms_1e6 = f["ADD"][0] / 1000.0
     ratio = a.ratio or ADD_LOOP_MS_1E6["rp2040"] / add_ms_1e6
     esp32_ratio = ADD_LOOP_MS_1E6["esp32"] / add_ms_1e6
 
-    def estimate(step_us: float, sim_us: float, calls: list[float]) -> tuple[float, float]:
+    def estimate(step_us: float, calls: list[float]) -> tuple[float, float, float]:
+        sim_us = sum(n * c for n, c in zip(calls, f["SIMCOST"], strict=True))
         fw_us = max(step_us - sim_us, 0.0)
-        return fw_us, (fw_us + sum(calls) * call_us) * ratio
+        return sim_us, fw_us, (fw_us + sum(calls) * call_us) * ratio
 
-    sim_busy = f["SIM"][0]
-    sim_mean = (sim_busy * steps + f["MSIM"][0] * (ticks - steps)) / ticks
-    fw_us, rp_us = estimate(busy_us, sim_busy, f["CALLS"])
-    mfw_us, mrp_us = estimate(mean_us, sim_mean, f["MCALLS"])
+    sim_busy, fw_us, rp_us = estimate(busy_us, f["CALLS"])
+    _, mfw_us, mrp_us = estimate(mean_us, f["MCALLS"])
     pct, mpct = rp_us / 10.0, mrp_us / 10.0  # of the 1 ms period at 1 kHz
     # The ESP32 board file runs the same tick at 250 Hz (4 ms period).
     esp_pct = rp_us / ratio * esp32_ratio / 40.0
-    kinds = ("pin writes", "pin reads", "ADC", "encoder", "PWM", "watchdog", "time", "IRQ")
+    kinds = ("pin writes", "pin reads", "device pin writes", "device pin reads", "ADC",
+             "encoder", "PWM", "watchdog", "time", "IRQ")
     print(f"control tick, busiest (drill feeding, 3 joints slewing, scale converting), "
           f"unix port: {busy_us:.2f} us mean over {steps} ticks, {worst_us:.0f} us worst")
     print("  hardware calls per tick: " + ", ".join(

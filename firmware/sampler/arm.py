@@ -68,7 +68,6 @@ class _Axis:
         self.hold = m.hold
         self.target = m.target
         self.limits = m.limits
-        self.moving = m.moving
         self.m = m
         self.sw = machine.Pin(home_pin, machine.Pin.IN)
         sg.switch(m, self.sw)
@@ -100,6 +99,7 @@ class Arm:
             _Axis(sg, pins["j2_step"], pins["j2_dir"], pins["j2_home"], self.lims[1], True),
             _Axis(sg, pins["j3_step"], pins["j3_dir"], pins["j3_home"], self.lims[2], True),
         )
+        self._bits = self._axes[0].m.bit | self._axes[1].m.bit | self._axes[2].m.bit
         self._servo = Servo(pins["scoop_pwm"])
         self._adc = machine.ADC(machine.Pin(pins["arm_isense"]))
         p = ctx.params
@@ -286,8 +286,7 @@ class Arm:
     def step(self, now_us):
         if self.state == A_IDLE:
             return
-        ax = self._axes
-        moving = ax[0].moving() or ax[1].moving() or ax[2].moving()
+        moving = self._sg.busy & self._bits
         hj = self._hj
         if hj >= 0:
             self._homing(self._axes[hj], moving)

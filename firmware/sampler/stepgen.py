@@ -34,7 +34,7 @@ ONE = const(65536)  # one step per tick, Q16: the fastest an axis moves
 @micropython.viper
 def advance(s: ptr32, n: int) -> int:
     """One tick of n axes; bit i of the result asks axis i for one step,
-    bit i + 8 says it is backwards."""
+    bit i + 8 says it is backwards, bit i + 16 that it is still moving."""
     # ptr32 loads are zero-extended on 64-bit ports: sign-extend by hand
     # (a no-op on 32-bit ports). Shifted at run time: a folded 1 << 31 would
     # be a long-int object on 32-bit ports.
@@ -55,12 +55,15 @@ def advance(s: ptr32, n: int) -> int:
                 if acc >= 65536:
                     acc -= 65536
                     if pos < t:
-                        s[b + 3] = pos + 1
+                        pos += 1
                         out |= 1 << i
                     else:
-                        s[b + 3] = pos - 1
+                        pos -= 1
                         out |= (1 << i) | (1 << (i + 8))
+                    s[b + 3] = pos
                 s[b] = acc
+                if pos != t:
+                    out |= 1 << (i + 16)
         else:
             p = (s[b] ^ sx) - sx
             v = (s[b + 1] ^ sx) - sx
@@ -103,11 +106,15 @@ def advance(s: ptr32, n: int) -> int:
             pos = (s[b + 3] ^ sx) - sx
             want = (p + 32768) >> 16
             if pos < want:
-                s[b + 3] = pos + 1
+                pos += 1
+                s[b + 3] = pos
                 out |= 1 << i
             elif pos > want:
-                s[b + 3] = pos - 1
+                pos -= 1
+                s[b + 3] = pos
                 out |= (1 << i) | (1 << (i + 8))
+            if v != 0 or p != t or pos != want:
+                out |= 1 << (i + 16)
         i += 1
     return out
 
@@ -115,10 +122,12 @@ def advance(s: ptr32, n: int) -> int:
 class Axis:
     """One stepper axis: its pins, and its words in the shared profile array."""
 
-    def __init__(self, q, k, step_pin, dir_pin):
+    def __init__(self, g, i, step_pin, dir_pin):
         self.st = Stepper(step_pin, dir_pin)
-        self._q = q
-        self._k = k
+        self._g = g
+        self._q = g._q
+        self._k = i * W
+        self.bit = 1 << i  # in the step generator's `busy`
         self.sw = None  # its home switch, if the step generator watches one
         self.armed = 0
         self.hit = 0  # the switch stopped it
@@ -138,9 +147,11 @@ class Axis:
         q[k + PQ] = q[k + POS] << 16
         q[k + TQ] = q[k + PQ]
         q[k + VQ] = 0
+        self._g.busy &= ~self.bit
 
     def target(self, steps):
         self._q[self._k + TQ] = steps << 16
+        self._g.busy |= self.bit  # until the next tick says otherwise
 
     def limits(self, a, vm):
         """Acceleration and top speed, Q16 steps per tick (per tick^2)."""
@@ -149,9 +160,7 @@ class Axis:
         q[self._k + VM] = vm if vm < ONE else ONE
 
     def moving(self):
-        q = self._q
-        k = self._k
-        return q[k + VQ] != 0 or q[k + PQ] != q[k + TQ]
+        return (self._g.busy & self.bit) != 0
 
 
 class RateAxis(Axis):
@@ -162,17 +171,17 @@ class RateAxis(Axis):
         k = self._k
         q[k + TQ] = q[k + POS]
         q[k + PQ] = 0
+        self._g.busy &= ~self.bit
 
     def target(self, steps):
         self._q[self._k + TQ] = steps
+        self._g.busy |= self.bit
 
     def rate(self, vm):
         """Steps per tick, Q16 (at most one step a tick)."""
         self._q[self._k + A] = 0
         self._q[self._k + VM] = vm if vm < ONE else ONE
 
-    def moving(self):
-        return self._q[self._k + TQ] != self._q[self._k + POS]
 
 
 class StepGen:
@@ -184,12 +193,13 @@ class StepGen:
         self._sw = []  # axes with a home switch
         self._armed = 0
         self.n = 0
+        self.busy = 0  # bit i: axis i is moving
 
     def axis(self, step_pin, dir_pin, rate=False):
         """A new axis (at build time): a trapezoid one, or a constant-rate one."""
         if self.n == MAX_AXES:
             raise RuntimeError("stepgen: more than %d stepper axes" % MAX_AXES)
-        ax = (RateAxis if rate else Axis)(self._q, self.n * W, step_pin, dir_pin)
+        ax = (RateAxis if rate else Axis)(self, self.n, step_pin, dir_pin)
         if rate:
             ax.rate(0)
         else:
@@ -214,6 +224,7 @@ class StepGen:
         ax.armed = 1 if on else 0
         ax.hit = 0
 
+    @micropython.native
     def step(self, now_us):
         if self._armed:
             # Before any pulse: an axis already on its switch does not step.
@@ -224,7 +235,8 @@ class StepGen:
                     ax.hit = 1
                     self._armed -= 1
         m = advance(self._q, self.n)
-        if m:
+        self.busy = m >> 16
+        if m & 0xFF:
             st = self._st
             for i in range(self.n):
                 if m & (1 << i):
