@@ -6,6 +6,7 @@
 import time
 
 import machine
+import micropython
 from micropython import const
 
 from sampler import proto
@@ -283,6 +284,7 @@ class Arm:
         self.state = A_IDLE
         self.job = J_OK
 
+    @micropython.native
     def step(self, now_us):
         if self.state == A_IDLE:
             return
@@ -303,6 +305,7 @@ class Arm:
             return
         self._next()
 
+    @micropython.native
     def _supervise(self, moving):
         # At _SUP_HZ: current, limits and home switches. True if tripped.
         raw = self._adc.read_u16()

@@ -5,6 +5,7 @@
 import time
 
 import machine
+import micropython
 from micropython import const
 
 from sampler import proto
@@ -187,6 +188,7 @@ class Drill:
             self.job = J_ABORT
         self.stop_us = time.ticks_us()
 
+    @micropython.native
     def step(self, now_us):
         idle = self.phase == P_IDLE
         if self._feed_rate and not idle:
@@ -201,6 +203,7 @@ class Drill:
             else:
                 self._control()
 
+    @micropython.native
     def _feed_check(self):
         # The feed's progress, between the step generator's pulses.
         f = self._feed
@@ -265,6 +268,7 @@ class Drill:
         self.phase = P_IDLE
         self.job = J_OK
 
+    @micropython.native
     def _measure(self):
         c = self._enc.count()
         d = c - self._last
@@ -274,6 +278,7 @@ class Drill:
         raw = self._adc.read_u16()
         self.ma = self.ma + (((raw * _ISENSE_FS_MA >> 16) - self.ma) >> 1)
 
+    @micropython.native
     def _control(self):
         self._measure()
         rpm10 = self.rpm10

@@ -6,6 +6,7 @@
 # out with interrupts off: SCK held high for more than 60 us would power the
 # chip down mid-read. Allocation-free.
 import machine
+import micropython
 from micropython import const
 
 _PULSES = {128: 25, 32: 26, 64: 27}  # gain -> SCK pulses (A128, B32, A64)
@@ -77,6 +78,7 @@ class HX711:
         self.gain = gain
         self._skip = 1  # the conversion under way still uses the old gain
 
+    @micropython.native
     def poll(self):
         """True when a reading was clocked into .raw (check .valid)."""
         if not self.powered:

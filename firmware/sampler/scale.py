@@ -9,6 +9,7 @@
 # Split in two modules so each compiles in a small heap.
 import time
 
+import micropython
 from micropython import const
 
 from sampler import filters, hx711
@@ -117,6 +118,7 @@ class Scale:
         f.set_span(f.n_sm if turns or (d is not None and r < 10) else blind)
 
     # -- control step (allocation-free) ------------------------------------
+    @micropython.native
     def step(self, now_us):
         drv = self.drv
         if not drv.poll():
