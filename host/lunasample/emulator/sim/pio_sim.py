@@ -468,20 +468,11 @@ class _StateMachine:
                 v = self.osr & (_M32 >> (32 - n))
                 self.osr >>= n
             self._osr_n = min(32, self._osr_n + n)
-            if a == 0:
-                self._write_pins(self._out_base, n, v)
-            elif a == 1:
-                self.x = v
-            elif a == 2:
-                self.y = v
-            elif a == 5:
-                return v & 31
-            elif a == 6:
-                self.isr = v
-                self._isr_n = n
-            elif a != 3 and a != 4:
+            if a == 3 or a == 4:
+                return -1  # null; pindirs (the bus has no directions)
+            if a == 7:
                 raise NotImplementedError("rp2 sim: out exec")
-            return -1
+            return self._dest(a, v, n, n)
         if op == 4:  # PUSH / PULL
             cond = w & 0x40
             block = w & 0x20
@@ -518,23 +509,9 @@ class _StateMachine:
                     r = (r << 1) | (v & 1)
                     v >>= 1
                 v = r
-            if a == 0:
-                self._write_pins(self._out_base, self._out_count, v)
-            elif a == 1:
-                self.x = v
-            elif a == 2:
-                self.y = v
-            elif a == 5:
-                return v & 31
-            elif a == 6:
-                self.isr = v
-                self._isr_n = 0
-            elif a == 7:
-                self.osr = v
-                self._osr_n = 0
-            else:
+            if a == 3 or a == 4:
                 raise NotImplementedError("rp2 sim: mov exec")
-            return -1
+            return self._dest(a, v, self._out_count, 0)
         if op == 7:  # SET
             if a == 0:
                 self._write_pins(self._set_base, self._set_count, b)
@@ -544,6 +521,25 @@ class _StateMachine:
                 self.y = b
             return -1
         raise NotImplementedError("rp2 sim: irq")
+
+    def _dest(self, a, v, npins, isr_n):
+        # The destinations OUT and MOV share: pins, X, Y, PC (returned as the
+        # jump target), ISR (with its shift count), OSR (MOV only).
+        if a == 0:
+            self._write_pins(self._out_base, npins, v)
+        elif a == 1:
+            self.x = v
+        elif a == 2:
+            self.y = v
+        elif a == 5:
+            return v & 31
+        elif a == 6:
+            self.isr = v
+            self._isr_n = isr_n
+        else:
+            self.osr = v
+            self._osr_n = 0
+        return -1
 
     def _reg(self, code):
         if code == 1:
