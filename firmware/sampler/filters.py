@@ -298,7 +298,8 @@ def turn_window(per_us, rpm10, n_min, n_max, cur=0):
     q = t_us // per_us
     if q > n_max:
         return n_max
-    spr = (q << 8) + ((t_us - q * per_us) << 8) // per_us  # readings per turn, Q8
+    # Readings per turn, Q8, rounded: within 1/512 of a reading per turn.
+    spr = (q << 8) + (((t_us - q * per_us) << 8) + (per_us >> 1)) // per_us
     if spr < 1:
         return n_min
     if n_min <= cur <= n_max:
