@@ -216,12 +216,19 @@ def main():
     control = control_step(ctx, wdt)
     comms = ctx.comms
     servicers = tuple(s for s in ctx.sub.values() if hasattr(s, "service"))
+    turn = [0]
 
     def service():
+        # The link every tick; the subsystems' services (command replies,
+        # sequencing, parameter refresh) one a tick in turn: each still runs
+        # every few milliseconds, and a tick carries one, not all of them.
         now_ms = time.ticks_ms()
         comms.service(now_ms)
-        for s in servicers:
-            s.service(now_ms)
+        if servicers:
+            i = turn[0]
+            servicers[i].service(now_ms)
+            i += 1
+            turn[0] = 0 if i == len(servicers) else i
         if wdt[0] is None and saf.state != S.SAFE:
             # The watchdog starts at the first ARM: once running it cannot be
             # stopped, and a board sitting at the REPL must not reset.

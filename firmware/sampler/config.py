@@ -13,6 +13,7 @@ class Params:
         self._spec = {}  # name -> (default, lo, hi)
         self.values = {}
         self.load_error = None
+        self.version = 0  # counts changes: a cheap "anything new?" for readers
 
     def declare(self, name, default, lo, hi):
         """Declare an integer parameter; returns its current value."""
@@ -38,6 +39,7 @@ class Params:
         if value < s[1] or value > s[2]:
             return "%s=%d outside %d..%d" % (name, value, s[1], s[2])
         self.values[name] = value
+        self.version += 1
         self.save()
         return None
 
@@ -57,6 +59,7 @@ class Params:
             s = self._spec.get(k)
             if s is not None and isinstance(v, int) and s[1] <= v <= s[2]:
                 self.values[k] = v
+        self.version += 1
 
     def save(self):
         with open(_TMP, "w") as f:

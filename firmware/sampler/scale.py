@@ -48,6 +48,7 @@ class Scale:
         self.calibrated = False
         self.f = None
         self._cfg = None
+        self._seen = None  # (parameter store version, k) the filter was set up for
         self._tmo_us = 1000000
         self._ztrk = 0
         self._zt_n = 0
@@ -71,6 +72,9 @@ class Scale:
         # Parameters may change at any time (PARAM) and are loaded after
         # make(): re-read them here, outside the control step.
         p = self._ctx.params
+        if self._seen is not None and self._seen[0] == p.version and self._seen[1] == self.k:
+            return  # every loop tick: nothing changed (no tuple built)
+        self._seen = (p.version, self.k)
         cfg = (p.get("sc_med"), p.get("sc_avg"), p.get("sc_band_mg"), p.get("sc_step_mg"),
                p.get("sc_ztrk_mg"), p.get("sc_tmo_ms"), self.k, p.get("sc_spike_mg"),
                p.get("sc_sm"), p.get("sc_turns"))
