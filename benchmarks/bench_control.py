@@ -24,7 +24,8 @@ stands for the whole tick, viper and native code included: a bench-rig
 measurement (`--ratio`) would replace it.
 
 Last line: step_us=<x> fw_us=<y> rp2040_ratio=<r> step_pct_rp2040_1khz=<z>
-mean_pct_rp2040_1khz=<m> step_pct_esp32_250hz=<e> emu_speed=<s> (one line)
+mean_pct_rp2040_1khz=<m> step_pct_esp32_250hz=<e> loop_pct_rp2040_1khz=<l>
+mean_loop_pct_rp2040_1khz=<ml> emu_speed=<s> (one line)
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ plant_loadcell.attach(cfg)
 # keep one real call of each kind to time on its own afterwards.
 # Pins a plant device owns and bus pins (step pins, latches) cost different
 # amounts in the simulation, so they are kinds of their own.
-KINDS = ("pin_w", "pin_r", "dev_w", "dev_r", "adc", "enc", "pwm", "wdt", "time", "irq")
+KINDS = ("pin_w", "pin_r", "dev_w", "dev_r", "adc", "enc", "pwm", "wdt", "time", "irq", "con")
 CALLS = {}  # (subsystem, kind) -> calls
 SAMPLE = {}  # kind -> (the original function, its arguments)
 CUR = ["tick"]
@@ -98,8 +99,21 @@ if COUNT:
             (machine, "disable_irq", lambda a: "irq"), (machine, "enable_irq", lambda a: "irq")):
         setattr(cls, attr, count(key, getattr(cls, attr)))
 
+class Line:
+    # The console: nothing to read, frames written go nowhere.
+    def read(self):
+        return -1
+    def write(self, data):
+        pass
+
+if COUNT:
+    Line.read = count(lambda a: "con", Line.read)
+    Line.write = count(lambda a: "con", Line.write)
+
 from sampler import app
 ctx, loop = app.build()
+ctx.comms._con = Line()
+ctx.comms.tm_period_ms = 100  # telemetry at 10 Hz, as a mission runs it
 d, a, sc = ctx.sub["drill"], ctx.sub["arm"], ctx.sub["scale"]
 SUBS = ("stepgen", "drill", "arm", "scale")
 BY = {n: 0 for n in SUBS}  # us in each subsystem's step (split pass)
@@ -116,6 +130,13 @@ for name in SUBS if COUNT or SPLIT else ():
     sub.step = wrap(name, sub.step)
 wdt = [machine.WDT(timeout=500)]
 control = app.control_step(ctx, wdt)
+service = app.service_step(ctx, wdt)
+if COUNT:
+    svc = service
+    def service():
+        CUR[0] = "service"
+        svc()
+        CUR[0] = "tick"
 ctx.safety.arm()
 a.start(-1, 1, a.plan_home())
 while a.job != 2:
@@ -131,34 +152,45 @@ a.start(-1, 3, a.plan_scoop(3), 3)
 def run(n):
     spent = 0
     worst = 0
+    serv = 0
     for _ in range(n):
         simworld.advance(1000)
         now = now_us()
         t0 = utime.ticks_us()
         control(now)
-        dt = utime.ticks_diff(utime.ticks_us(), t0)
+        t1 = utime.ticks_us()
+        service()
+        serv += utime.ticks_diff(utime.ticks_us(), t1)
+        dt = utime.ticks_diff(t1, t0)
         spent += dt
         if dt > worst:
             worst = dt
-    return spent / n, worst
+    return spent / n, worst, serv / n
 
-def per_kind(calls, n):
-    return [sum(c for (s, k), c in calls.items() if k == kind) / n for kind in KINDS]
+def per_kind(calls, n, svc=False):
+    return [sum(c for (s, k), c in calls.items() if k == kind and (s == "service") == svc) / n
+            for kind in KINDS]
 
-busy, worst = run(%(steps)d)
+busy, worst, busy_svc = run(%(steps)d)
 N = %(steps)d
 busy_calls = dict(CALLS)
 busy_by = dict(BY)
 rest = 0
 spent = 0
+spent_svc = 0
 while a.job != 2:  # the rest of the scoop: moves, servo waits, dump
-    m, _ = run(100)
+    m, _, ms = run(100)
     spent += m * 100
+    spent_svc += ms * 100
     rest += 100
 mean = (busy * N + spent) / (N + rest)
+mean_svc = (busy_svc * N + spent_svc) / (N + rest)
 print("STEP", busy, worst, mean, N + rest, d.phase, ctx.safety.state)
+print("SVC", busy_svc, mean_svc)
 print("CALLS", " ".join("%%.4f" %% c for c in per_kind(busy_calls, N)))
 print("MCALLS", " ".join("%%.4f" %% c for c in per_kind(CALLS, N + rest)))
+print("SCALLS", " ".join("%%.4f" %% c for c in per_kind(busy_calls, N, True)))
+print("MSCALLS", " ".join("%%.4f" %% c for c in per_kind(CALLS, N + rest, True)))
 
 def cost(f, a, n=3000):
     # One call's time: the fastest of several batches (noise only adds time).
@@ -186,7 +218,27 @@ if SPLIT:
 
 # What a built-in call costs on this port: the price of a hardware call on a
 # real board, whose machine module is C.
-print("COST", empty, cost(abs, (-1,)))
+def loop_only(n=3000):
+    best = 1 << 30
+    for _ in range(7):
+        t0 = utime.ticks_us()
+        for _ in range(n):
+            pass
+        best = min(best, utime.ticks_diff(utime.ticks_us(), t0))
+    return best / n
+
+def builtin_call(n=3000):
+    best = 1 << 30
+    x = -1
+    f = abs  # a local, as a board's pin object is: the call, not the name look-up
+    for _ in range(7):
+        t0 = utime.ticks_us()
+        for _ in range(n):
+            f(x)
+        best = min(best, utime.ticks_diff(utime.ticks_us(), t0))
+    return best / n
+
+print("COST", loop_only(), builtin_call())
 
 # The published integer-addition loop, timed in the same process (the
 # fastest of several: noise only adds time): the RP2040 ratio's baseline.
@@ -287,10 +339,10 @@ def step_figures(steps: int, reps: int) -> tuple[dict[str, list[float]], dict[st
                 (by if key == "BY" else subsim)[vals[0]] = float(vals[1])
                 continue
             got = [float(v) for v in vals]
-            if mode == "time" and key in ("STEP", "COST", "ADD"):
-                if key not in out or (key in ("STEP", "ADD") and got[0] < out[key][0]):
+            if mode == "time" and key in ("STEP", "SVC", "COST", "ADD"):
+                if key not in out or (key in ("STEP", "SVC", "ADD") and got[0] < out[key][0]):
                     out[key] = got
-            elif mode == "count" and key in ("CALLS", "MCALLS", "SIMCOST"):
+            elif mode == "count" and key in ("CALLS", "MCALLS", "SCALLS", "MSCALLS", "SIMCOST"):
                 out[key] = got
     return out, {k: max(v - subsim.get(k, 0.0), 0.0) for k, v in by.items()}
 
@@ -336,11 +388,15 @@ def main(argv: list[str] | None = None) -> None:
 
     sim_busy, fw_us, rp_us = estimate(busy_us, f["CALLS"])
     _, mfw_us, mrp_us = estimate(mean_us, f["MCALLS"])
+    # The whole loop tick: the control step and the service phase after it.
+    _, sfw_us, srp_us = estimate(f["SVC"][0], f["SCALLS"])
+    _, _, msrp_us = estimate(f["SVC"][1], f["MSCALLS"])
+    loop_pct, mloop_pct = (rp_us + srp_us) / 10.0, (mrp_us + msrp_us) / 10.0
     pct, mpct = rp_us / 10.0, mrp_us / 10.0  # of the 1 ms period at 1 kHz
     # The ESP32 board file runs the same tick at 250 Hz (4 ms period).
     esp_pct = rp_us / ratio * esp32_ratio / 40.0
     kinds = ("pin writes", "pin reads", "device pin writes", "device pin reads", "ADC",
-             "encoder", "PWM", "watchdog", "time", "IRQ")
+             "encoder", "PWM", "watchdog", "time", "IRQ", "console")
     print(f"control tick, busiest (drill feeding, 3 joints slewing, scale converting), "
           f"unix port: {busy_us:.2f} us mean over {steps} ticks, {worst_us:.0f} us worst")
     print("  hardware calls per tick: " + ", ".join(
@@ -361,10 +417,14 @@ def main(argv: list[str] | None = None) -> None:
           f"whole-scoop mean {mrp_us:.0f} us = {mpct:.1f} %")
     print(f"ESP32 estimate (x{esp32_ratio:.0f}), its 250 Hz loop: busiest {esp_pct:.1f} % "
           f"of 4 ms")
+    print(f"service phase after it (link, TM at 10 Hz, one subsystem's service): "
+          f"{f['SVC'][0]:.2f} us, firmware {sfw_us:.2f} us; whole loop tick on the RP2040: "
+          f"busiest {loop_pct:.1f} %, whole scoop {mloop_pct:.1f} % of 1 ms")
     print(f"emulator, unpaced, drilling: {speed:.1f} x real time")
     print(f"step_us={busy_us:.2f} fw_us={fw_us:.2f} rp2040_ratio={ratio:.0f} "
           f"step_pct_rp2040_1khz={pct:.1f} mean_pct_rp2040_1khz={mpct:.1f} "
-          f"step_pct_esp32_250hz={esp_pct:.1f} emu_speed={speed:.1f}")
+          f"step_pct_esp32_250hz={esp_pct:.1f} loop_pct_rp2040_1khz={loop_pct:.1f} "
+          f"mean_loop_pct_rp2040_1khz={mloop_pct:.1f} emu_speed={speed:.1f}")
 
 
 if __name__ == "__main__":

@@ -209,19 +209,19 @@ def control_step(ctx, wdt):
     return control
 
 
-def main():
-    ctx, loop = build()
-    saf = ctx.safety
-    wdt = [None]
-    control = control_step(ctx, wdt)
+def service_step(ctx, wdt):
+    """The loop's service phase (may allocate): the link every tick, then one
+    subsystem's service in turn; starts the watchdog (wdt[0]) at the first
+    ARM."""
     comms = ctx.comms
+    saf = ctx.safety
     servicers = tuple(s for s in ctx.sub.values() if hasattr(s, "service"))
     turn = [0]
 
     def service():
-        # The link every tick; the subsystems' services (command replies,
-        # sequencing, parameter refresh) one a tick in turn: each still runs
-        # every few milliseconds, and a tick carries one, not all of them.
+        # The subsystems' services (command replies, sequencing, parameter
+        # refresh) one a tick: each still runs every few milliseconds, and a
+        # tick carries one, not all of them.
         now_ms = time.ticks_ms()
         comms.service(now_ms)
         if servicers:
@@ -234,8 +234,16 @@ def main():
             # stopped, and a board sitting at the REPL must not reset.
             wdt[0] = machine.WDT(timeout=ctx.board.get("watchdog_ms", 500))
 
-    comms.event((("kind", "boot"), ("cause", ctx.boot_cause), ("fw", VERSION)))
+    return service
+
+
+def main():
+    ctx, loop = build()
+    wdt = [None]
+    control = control_step(ctx, wdt)
+    service = service_step(ctx, wdt)
+    ctx.comms.event((("kind", "boot"), ("cause", ctx.boot_cause), ("fw", VERSION)))
     try:
         loop.run(control, service)
     finally:
-        saf.stop_all()
+        ctx.safety.stop_all()
