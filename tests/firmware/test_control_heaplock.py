@@ -11,6 +11,18 @@ from pathlib import Path
 from lunasample import paths
 from tests.conftest import run_micropython
 
+# One tick of the loop's control step under the heap lock (both scripts).
+LOCKED_TICK = r"""
+def locked_tick():
+    global n
+    simworld.advance(1000)
+    now = time.ticks_us()
+    micropython.heap_lock()
+    control(now)
+    micropython.heap_unlock()
+    n += 1
+"""
+
 SCRIPT = r"""
 import json, micropython, time
 import simworld
@@ -45,15 +57,10 @@ control = app.control_step(ctx, [None])  # stepgen every tick, drill and arm at 
 saf.arm()
 n = 0
 
+%(tick)s
 def run(limit, done):
-    global n
     for _ in range(limit):
-        simworld.advance(1000)
-        now = time.ticks_us()
-        micropython.heap_lock()
-        control(now)
-        micropython.heap_unlock()
-        n += 1
+        locked_tick()
         if done():
             return True
     return False
@@ -82,7 +89,7 @@ print("OK", n, rock, jams, S.FAULT_NAMES[saf.fault], plant_arm.container_g > 0)
 
 def test_drill_and_arm_ticks_do_not_allocate() -> None:
     board = paths.BOARDS_DIR / "emulator.json"
-    r = run_micropython(SCRIPT % {"board": str(board)}, heap_kb=512, timeout=300)
+    r = run_micropython(SCRIPT % {"board": str(board), "tick": LOCKED_TICK}, heap_kb=512, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     words = r.stdout.split()
     assert words[0] == "OK", r.stdout
@@ -136,13 +143,9 @@ ctx.safety.arm()
 d.start_drill(-1, 2000)
 a.start(-1, 1, a.plan_home())
 reads = sc.drv.reads
+%(tick)s
 while n < 8000:
-    simworld.advance(1000)
-    now = time.ticks_us()
-    micropython.heap_lock()
-    control(now)
-    micropython.heap_unlock()
-    n += 1
+    locked_tick()
 def gap_range(t, m):
     hi = 0
     lo = 1 << 20
@@ -162,7 +165,7 @@ print("OK", k, *gap_range(ticks, k), kd, *gap_range(dticks, kd), shared,
 
 def _run_app(tmp_path: Path, step_hz: str) -> list[str]:
     shutil.copy(paths.BOARDS_DIR / "rpi_pico.json", tmp_path / "board.json")
-    r = run_micropython(APP_SCRIPT % {"step_hz": step_hz}, heap_kb=512, timeout=300,
+    r = run_micropython(APP_SCRIPT % {"step_hz": step_hz, "tick": LOCKED_TICK}, heap_kb=512, timeout=300,
                         cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout.split()
