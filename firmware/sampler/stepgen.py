@@ -183,7 +183,6 @@ class RateAxis(Axis):
         self._q[self._k + VM] = vm if vm < ONE else ONE
 
 
-
 class StepGen:
     """The board's step generator: a subsystem stepping every control tick."""
 
