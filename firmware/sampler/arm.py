@@ -227,7 +227,6 @@ class Arm:
     def stop(self):
         for a in self._axes:
             a.hold()
-            self._sg.watch(a.m, False)
         self._hj = -1
         self.state = A_IDLE
         if self.job == J_RUN:
@@ -343,7 +342,6 @@ class Arm:
         closed = ax.sw.value()
         if self._hphase == 2:
             if ax.m.hit or closed:
-                self._sg.watch(ax.m, False)
                 ax.set_pos(ax.trip)
                 self._hmask |= 1 << self._hj
                 if self._hmask == 7:

@@ -114,7 +114,7 @@ class Drill:
         self._stuck = 0
         self._jam_pos = 0
         self._target = 0
-        self._feed_rate = 0
+        self._feeding = 0  # a feed move is under way
         self._feed_ums = 4000
         self._feed_dir = 1
         self._goal = 0
@@ -166,8 +166,7 @@ class Drill:
     def start_spin(self, owner, rpm):
         self._begin(owner, P_SPIN)
         self._feed.hold()  # spin in place, wherever the bit is
-        self._sg.watch(self._feed, False)
-        self._feed_rate = 0
+        self._feeding = 0
         self._rpm10 = rpm * 10
         self._to(P_SPIN)
 
@@ -180,8 +179,7 @@ class Drill:
     def stop(self):
         self._motor.set(0)
         self._feed.hold()
-        self._sg.watch(self._feed, False)
-        self._feed_rate = 0
+        self._feeding = 0
         self._sp = 0
         self.phase = P_IDLE
         if self.job == J_RUN:
@@ -191,7 +189,7 @@ class Drill:
     @micropython.native
     def step(self, now_us):
         idle = self.phase == P_IDLE
-        if self._feed_rate and not idle:
+        if self._feeding and not idle:
             self._feed_check()
         self._div -= 1
         if self._div <= 0:
@@ -213,18 +211,18 @@ class Drill:
                 self.max_pos = pos
                 if pos > self._max_steps:
                     f.hold()
-                    self._feed_rate = 0
+                    self._feeding = 0
                     self._saf.trip(S.F_DEPTH_LIMIT)
                     return
             if pos >= self._goal:
-                self._feed_rate = 0
+                self._feeding = 0
         elif f.hit:
             f.set_pos(0)
             self.homed = 1
             self._found = 1
-            self._feed_rate = 0
+            self._feeding = 0
         elif pos <= self._goal:
-            self._feed_rate = 0
+            self._feeding = 0
 
     def _move_feed(self, d, rate, goal):
         self._feed_dir = d
@@ -233,7 +231,7 @@ class Drill:
         self._feed.rate(rate * 65536 // self._hz)
         self._feed.target(goal)
         self._sg.watch(self._feed, d < 0)  # moving up: stop on the home switch
-        self._feed_rate = rate
+        self._feeding = 1
 
     def _to(self, ph):
         self.phase = ph
@@ -263,8 +261,7 @@ class Drill:
         self._motor.set(0)
         self._sp = 0
         self._feed.hold()
-        self._sg.watch(self._feed, False)
-        self._feed_rate = 0
+        self._feeding = 0
         self.phase = P_IDLE
         self.job = J_OK
 
@@ -320,7 +317,7 @@ class Drill:
                     self._on_jam()
                 return
             self._jam_n = 0
-            if self._feed_rate == 0:
+            if self._feeding == 0:
                 self._to(P_RETRACT)
         elif ph == P_SPINUP:
             if rpm10 * 10 >= sp * 9:
@@ -328,10 +325,10 @@ class Drill:
             elif self._t >= _SPINUP_TICKS:
                 self._saf.trip(S.F_DRILL_STALL)
         elif ph == P_BACKOFF:
-            if self._feed_rate == 0:
+            if self._feeding == 0:
                 self._to(P_SPINUP)
         elif ph == P_HOME or ph == P_RETRACT:
-            if self._feed_rate == 0:
+            if self._feeding == 0:
                 if not self._found:
                     self._saf.trip(S.F_LIMIT_SWITCH)
                 elif ph == P_RETRACT:

@@ -141,13 +141,20 @@ class Axis:
         self.hold()
 
     def hold(self):
-        """Stop at once (no deceleration): the next tick emits no pulse."""
+        """Stop at once (no deceleration): the next tick emits no pulse; a
+        stopped axis no longer watches its switch."""
         q = self._q
         k = self._k
         q[k + PQ] = q[k + POS] << 16
         q[k + TQ] = q[k + PQ]
         q[k + VQ] = 0
+        self._stopped()
+
+    def _stopped(self):
         self._g.busy &= ~self.bit
+        if self.armed:
+            self.armed = 0
+            self._g._armed -= 1
 
     def target(self, steps):
         self._q[self._k + TQ] = steps << 16
@@ -171,7 +178,7 @@ class RateAxis(Axis):
         k = self._k
         q[k + TQ] = q[k + POS]
         q[k + PQ] = 0
-        self._g.busy &= ~self.bit
+        self._stopped()
 
     def target(self, steps):
         self._q[self._k + TQ] = steps
@@ -215,7 +222,7 @@ class StepGen:
     def watch(self, ax, on):
         """While watched, the axis stops on the very tick its switch closes
         (ax.hit = 1): homing lands on the switch's first closed step, not a
-        control period past it."""
+        control period past it. hold() ends the watch."""
         if on and not ax.armed:
             self._armed += 1
         elif not on and ax.armed:
@@ -229,10 +236,8 @@ class StepGen:
             # Before any pulse: an axis already on its switch does not step.
             for ax in self._sw:
                 if ax.armed and ax.sw.value():
-                    ax.hold()
-                    ax.armed = 0
+                    ax.hold()  # and stops watching
                     ax.hit = 1
-                    self._armed -= 1
         m = advance(self._q, self.n)
         self.busy = m >> 16
         if m & 0xFF:
