@@ -155,16 +155,12 @@ def control_step(ctx, wdt):
     step pulses; the rest run every tick. The schedule is a table of one
     tuple of step functions per tick of the cycle, built here."""
     hz = ctx.board["loop_hz"]
-    rates = ctx.board.get("step_hz", {})
     subs = [(n, s) for n, s in ctx.sub.items() if hasattr(s, "step")]
     divs = {}
     cycle = 1
     for name, _ in subs:
-        r = rates.get(name)
-        if r:
-            if not 0 < r <= hz or hz % r:
-                raise RuntimeError("board.json: step_hz %s=%s must divide loop_hz" % (name, r))
-            d = hz // r
+        d = hz // _board.step_hz(ctx.board, name)
+        if d > 1:
             divs[name] = d
             c = cycle
             while c % d:

@@ -9,7 +9,7 @@ import machine
 import micropython
 from micropython import const
 
-from sampler import proto
+from sampler import board, proto
 from sampler import safety as S
 from sampler import stepgen
 from sampler.comms import ACCEPTED, CmdError
@@ -88,7 +88,7 @@ class Arm:
         self._hz = b["loop_hz"]  # the step generator's rate: profile units
         # The arm's own step (sequencing, homing, supervision) runs at its
         # board rate (step_hz), the pulses at the loop rate.
-        self._rate = b.get("step_hz", {}).get("arm") or self._hz
+        self._rate = board.step_hz(b, "arm")
         div = self._rate // _SUP_HZ
         self._sup_div = div if div > 0 else 1
         self.lims = (lim.get("j1_mdeg", (-90000, 180000)), lim.get("j2_mdeg", (-45000, 90000)),

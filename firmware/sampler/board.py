@@ -18,3 +18,15 @@ def load():
         if k not in b:
             raise RuntimeError("board.json: missing key " + k)
     return b
+
+
+def step_hz(b, name):
+    """The rate subsystem `name` steps at: its "step_hz" entry, a divisor of
+    loop_hz, else every loop tick."""
+    hz = b["loop_hz"]
+    r = b.get("step_hz", {}).get(name)
+    if not r:
+        return hz
+    if not 0 < r <= hz or hz % r:
+        raise RuntimeError("board.json: step_hz %s=%s must divide loop_hz" % (name, r))
+    return r

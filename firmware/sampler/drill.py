@@ -8,7 +8,7 @@ import machine
 import micropython
 from micropython import const
 
-from sampler import proto
+from sampler import board, proto
 from sampler import safety as S
 from sampler import stepgen
 from sampler.comms import ACCEPTED, CmdError
@@ -58,7 +58,7 @@ class Drill:
         self._hz = hz  # the step generator's rate
         # The drill's own step (speed loop, phases, feed supervision) runs at
         # its board rate (step_hz), the feed's pulses at the loop rate.
-        rate = b.get("step_hz", {}).get("drill") or hz
+        rate = board.step_hz(b, "drill")
         self.rpm_max = lim.get("drill_rpm_max", 200)
         self._imax = lim.get("drill_current_ma", 6000)
         self.depth_max = lim.get("drill_depth_mm", 2000)
