@@ -3,6 +3,7 @@
 # (j2 lifts above the deck before j1 slews), a scoop servo, and scoop/dump
 # sequences. Stall: arm current high while stepping, or a home switch that
 # stays closed after its joint was driven away from it.
+import array
 import time
 
 import machine
@@ -28,6 +29,22 @@ _SUP_HZ = const(250)  # supervision rate
 _SW_N = const(5)  # supervision periods a wrongly closed switch is tolerated
 _STALL_N = const(8)  # supervision periods of stall current
 _SERVO_MS = const(600)
+# The control step's state lives in one array('i'), Arm._v, so that the
+# step loads one attribute for all of it: these words, then from _JW on
+# 4 words a joint: its position's index in the step generator's array, its
+# lo, hi and trip point (steps).
+_MA = const(0)  # arm current, filtered
+_STALL_MA = const(1)
+_STALL_CNT = const(2)  # supervision periods of stall current so far
+_SW_CNT = const(3)  # supervision periods of a wrongly closed switch so far
+_SUP = const(4)  # steps to the next supervision
+_SUP_DIV = const(5)  # steps a supervision period
+_WAIT = const(6)  # steps left of a servo move or a wait
+_HJ = const(7)  # joint being homed, -1 none
+_BITS = const(8)  # the joints' bits in the step generator's busy
+_ACTIVE = const(9)  # state != A_IDLE, kept by _set_state
+_HOMED = const(10)  # homed, kept by _set_homed
+_JW = const(11)
 OPEN = const(0)
 CLOSED = const(90)
 DUMPED = const(180)
@@ -63,6 +80,7 @@ def site_pose(n):
 class _Axis:
     # One joint: its stepgen axis (profile, pulses), home switch and limits.
     def __init__(self, sg, step_pin, dir_pin, home_pin, lim, home_hi):
+        self.k = sg.n * stepgen.W + stepgen.POS  # its position in sg._q
         m = sg.axis(step_pin, dir_pin)
         self.pos = m.pos
         self.set_pos = m.set_pos
@@ -90,7 +108,6 @@ class Arm:
         # board rate (step_hz), the pulses at the loop rate.
         self._rate = board.step_hz(b, "arm")
         div = self._rate // _SUP_HZ
-        self._sup_div = div if div > 0 else 1
         self.lims = (lim.get("j1_mdeg", (-90000, 180000)), lim.get("j2_mdeg", (-45000, 90000)),
                      lim.get("j3_mdeg", (0, 160000)))
         sg = stepgen.of(ctx)
@@ -100,34 +117,41 @@ class Arm:
             _Axis(sg, pins["j2_step"], pins["j2_dir"], pins["j2_home"], self.lims[1], True),
             _Axis(sg, pins["j3_step"], pins["j3_dir"], pins["j3_home"], self.lims[2], True),
         )
-        self._bits = self._axes[0].m.bit | self._axes[1].m.bit | self._axes[2].m.bit
+        self._q = sg._q  # the joint positions, read by the step
+        v = [0] * _JW
+        v[_STALL_MA] = 1500
+        v[_SUP] = 1
+        v[_SUP_DIV] = div if div > 0 else 1
+        v[_HJ] = -1
+        v[_BITS] = self._axes[0].m.bit | self._axes[1].m.bit | self._axes[2].m.bit
+        for ax in self._axes:
+            v += (ax.k, ax.lo, ax.hi, ax.trip)
+        self._v = array.array("i", v)
+        # The supervision's hardware reads, bound once: the current sense,
+        # then the home switches.
+        adc = machine.ADC(machine.Pin(pins["arm_isense"]))
+        self._hw = (adc.read_u16,) + tuple(ax.sw.value for ax in self._axes)
         self._servo = Servo(pins["scoop_pwm"])
-        self._adc = machine.ADC(machine.Pin(pins["arm_isense"]))
         p = ctx.params
         dps_max = lim.get("arm_dps_max", 60)
         p.declare("arm_dps", 30, 1, dps_max)
         p.declare("arm_dps2", 90, 5, 1000)
         p.declare("arm_stall_ma", 1500, 200, _ISENSE_FS_MA)
+        # state and homed change through _set_state and _set_homed, which
+        # keep the step's copies in _v (0, as here, when it is made).
         self.state = A_IDLE
         self.job = J_NONE
         self.owner = -1
         self.homed = 0
-        self.ma = 0
         self.site = -1
         self.stop_us = 0
         self._prog = ()
         self._pc = 0
-        self._wait = 0
-        self._hj = -1  # joint being homed
         self._hphase = 0
         self._hmask = 0  # joints homed so far
         self._a = 39
         self._vm_run = 19660
         self._vm_home = 13107
-        self._stall_ma = 1500
-        self._stall_n = 0
-        self._sw_n = 0
-        self._sup = 1
 
     # -- planning (command handlers; may allocate) ----------------------
     def _load_params(self):
@@ -139,7 +163,7 @@ class Arm:
         self._vm_home = min(_HOME_DPS * 10 * 65536 // hz, 65536)
         a = g("arm_dps2") * 10 * 65536 // (hz * hz)
         self._a = a
-        self._stall_ma = g("arm_stall_ma")
+        self._v[_STALL_MA] = g("arm_stall_ma")
 
     def check_pose(self, pose):
         """Joint limits and the deck rule; CmdError(out_of_range) if violated."""
@@ -210,16 +234,17 @@ class Arm:
         self._load_params()
         self._prog = tuple(prog)
         self._pc = 0
-        self._wait = 0
-        self._hj = -1
-        self._stall_n = 0
-        self._sw_n = 0
+        v = self._v
+        v[_WAIT] = 0
+        v[_HJ] = -1
+        v[_STALL_CNT] = 0
+        v[_SW_CNT] = 0
         self.site = site
         self.owner = owner
-        self.state = state
+        self._set_state(state)
         self.job = J_RUN
         if state == A_HOMING:
-            self.homed = 0
+            self._set_homed(0)
             self._hmask = 0
         self._next()
 
@@ -227,14 +252,22 @@ class Arm:
     def stop(self):
         for a in self._axes:
             a.hold()
-        self._hj = -1
-        self.state = A_IDLE
+        self._v[_HJ] = -1
+        self._set_state(A_IDLE)
         if self.job == J_RUN:
             self.job = J_ABORT
         self.stop_us = time.ticks_us()
 
+    def _set_state(self, state):
+        self.state = state
+        self._v[_ACTIVE] = 0 if state == A_IDLE else 1
+
+    def _set_homed(self, homed):
+        self.homed = homed
+        self._v[_HOMED] = homed
+
     def _trip(self, code):
-        self.homed = 0  # positions are no longer trusted
+        self._set_homed(0)  # positions are no longer trusted
         self._saf.trip(code)
 
     def _next(self):
@@ -260,11 +293,11 @@ class Arm:
                 return
             if op == OP_SERVO:
                 self._servo.set(prog[self._pc + 1])
-                self._wait = _SERVO_MS * self._rate // 1000
+                self._v[_WAIT] = _SERVO_MS * self._rate // 1000
                 self._pc += 2
                 return
             if op == OP_WAIT:
-                self._wait = prog[self._pc + 1] * self._rate // 1000
+                self._v[_WAIT] = prog[self._pc + 1] * self._rate // 1000
                 self._pc += 2
                 return
             if op == OP_HOME:
@@ -272,7 +305,7 @@ class Arm:
                 self._pc += 2
                 ax = self._axes[j]
                 ax.set_pos(0)
-                self._hj = j
+                self._v[_HJ] = j
                 ax.limits(self._a, self._vm_home)
                 if ax.sw.value():
                     self._hphase = 1  # on the switch: leave it first
@@ -280,62 +313,81 @@ class Arm:
                 else:
                     self._approach(ax, 0)
                 return
-        self.state = A_IDLE
+        self._set_state(A_IDLE)
         self.job = J_OK
 
-    @micropython.native
+    # Viper, its state in _v: word loads and machine-word arithmetic; what
+    # stays a Python call is the hardware reads, the step generator's busy
+    # and the rarer turns (homing, a trip, the next instruction).
+    @micropython.viper
     def step(self, now_us):
-        if self.state == A_IDLE:
+        v = ptr32(self._v)
+        if not v[_ACTIVE]:
             return
-        moving = self._sg.busy & self._bits
-        hj = self._hj
+        # ptr32 loads are zero-extended on 64-bit ports: sign-extend by hand
+        # (a no-op on 32-bit ports), as stepgen.advance does.
+        sx = 1
+        sx <<= 31
+        moving = int(self._sg.busy) & v[_BITS]
+        hj = (v[_HJ] ^ sx) - sx
         if hj >= 0:
             self._homing(self._axes[hj], moving)
-        else:
-            self._sup -= 1
-            if self._sup <= 0:
-                self._sup = self._sup_div
-                if self._supervise(moving):
-                    return
-        if hj >= 0 or moving:
             return
-        if self._wait > 0:
-            self._wait -= 1
+        n = int(v[_SUP]) - 1
+        if n > 0:
+            v[_SUP] = n
+        else:
+            # At _SUP_HZ: current, limits and home switches.
+            v[_SUP] = v[_SUP_DIV]
+            ma = int(v[_MA])
+            hw = self._hw
+            ma += ((int(hw[0]()) * _ISENSE_FS_MA >> 16) - ma) >> 1
+            v[_MA] = ma
+            if moving and ma > int(v[_STALL_MA]):
+                n = int(v[_STALL_CNT]) + 1
+                v[_STALL_CNT] = n
+                if n >= _STALL_N:
+                    self._trip(S.F_ARM_STALL)
+                    return
+            else:
+                v[_STALL_CNT] = 0
+            if v[_HOMED]:
+                q = ptr32(self._q)
+                far = 0  # bit j: joint j is far from its switch's trip point
+                j = 0
+                while j < 3:
+                    b = _JW + j * 4
+                    pos = (q[v[b]] ^ sx) - sx
+                    if pos < (v[b + 1] ^ sx) - sx or pos > (v[b + 2] ^ sx) - sx:
+                        self._trip(S.F_JOINT_LIMIT)
+                        return
+                    d = pos - ((v[b + 3] ^ sx) - sx)
+                    if d > _SW_FAR or d < 0 - _SW_FAR:
+                        far |= 1 << j
+                    j += 1
+                # Only those joints' switches are read, up to the first closed.
+                if (far & 1 and hw[1]()) or (far & 2 and hw[2]()) or (far & 4 and hw[3]()):
+                    if self._switch_stuck():
+                        return
+                else:
+                    v[_SW_CNT] = 0
+        if moving:
+            return
+        n = int(v[_WAIT])
+        if n > 0:
+            v[_WAIT] = n - 1
             return
         self._next()
 
-    @micropython.native
-    def _supervise(self, moving):
-        # At _SUP_HZ: current, limits and home switches. True if tripped.
-        raw = self._adc.read_u16()
-        self.ma += ((raw * _ISENSE_FS_MA >> 16) - self.ma) >> 1
-        if moving and self.ma > self._stall_ma:
-            self._stall_n += 1
-            if self._stall_n >= _STALL_N:
-                self._trip(S.F_ARM_STALL)
-                return True
-        else:
-            self._stall_n = 0
-        if not self.homed:
-            return False
-        bad = 0
-        for ax in self._axes:
-            pos = ax.pos()
-            if pos < ax.lo or pos > ax.hi:
-                self._trip(S.F_JOINT_LIMIT)
-                return True
-            d = pos - ax.trip
-            if (d > _SW_FAR or d < -_SW_FAR) and ax.sw.value():
-                bad = 1
-        if not bad:
-            self._sw_n = 0
-            return False
-        self._sw_n += 1
-        if self._sw_n < _SW_N:
+    def _switch_stuck(self):
+        # A home switch closed far from its trip point. True if tripped.
+        v = self._v
+        v[_SW_CNT] += 1
+        if v[_SW_CNT] < _SW_N:
             return False
         # Driven away yet still on the switch: a joint that did not move
         # draws stall current; otherwise the switch itself is wrong.
-        self._trip(S.F_ARM_STALL if self.ma > (self._stall_ma >> 1) else S.F_LIMIT_SWITCH)
+        self._trip(S.F_ARM_STALL if v[_MA] > (v[_STALL_MA] >> 1) else S.F_LIMIT_SWITCH)
         return True
 
     def _homing(self, ax, moving):
@@ -343,10 +395,11 @@ class Arm:
         if self._hphase == 2:
             if ax.m.hit or closed:
                 ax.set_pos(ax.trip)
-                self._hmask |= 1 << self._hj
+                v = self._v
+                self._hmask |= 1 << v[_HJ]
                 if self._hmask == 7:
-                    self.homed = 1
-                self._hj = -1
+                    self._set_homed(1)
+                v[_HJ] = -1
                 self._next()
             elif not moving:
                 self._trip(S.F_LIMIT_SWITCH)  # full travel and the switch never closed
@@ -446,7 +499,7 @@ def make(ctx):
     def astat_cmd(seq, f):
         p = arm.position()
         return (("j1", p[0]), ("j2", p[1]), ("j3", p[2]), ("homed", arm.homed),
-                ("as", arm.state), ("ma", arm.ma), ("scoop", arm._servo.angle),
+                ("as", arm.state), ("ma", arm._v[_MA]), ("scoop", arm._servo.angle),
                 ("stop_us", arm.stop_us))
 
     com = ctx.comms
