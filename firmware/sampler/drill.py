@@ -2,6 +2,13 @@
 # feed with a home switch. Jam -> back off and retry; repeated jams at one
 # depth are rock (ends the core) or, when shallow, a drill_jam fault.
 # SEAL winds the core bag shut by turning the bit backwards at home.
+#
+# The step is viper over one array('i') (Drill._s): word loads and
+# machine-word arithmetic for the feed's progress and the speed loop
+# (measure, current limit, PI, encoder-loss, jam and phase checks); the
+# hardware calls stay Python calls, and the rare turns (phase changes,
+# faults) run in Python (Drill._event).
+import array
 import time
 
 import machine
@@ -13,12 +20,13 @@ from sampler import safety as S
 from sampler import stepgen
 from sampler.comms import ACCEPTED, CmdError
 from sampler.encoder import CPR, Encoder
-from sampler.motor import DCMotor
-from sampler.pid import GAIN_MAX, PID
+from sampler.pid import GAIN_MAX
 
 STEPS_PER_MM = const(25)  # feed lead screw: 0.04 mm per step
 _ISENSE_FS_MA = const(10000)  # drill current at ADC full scale
 _DUTY_MAX = const(65535)
+_PWM_HZ = const(20000)
+_EMAX = const(16383)  # PI error clamp: with gains <= GAIN_MAX each term < 2^28
 _PID_HZ = const(100)  # speed loop rate; the feed steps at the loop rate (stepgen)
 _HOME_RATE = const(250)  # steps/s (10 mm/s): homing, back-off
 _RETRACT_RATE = const(500)  # steps/s (20 mm/s)
@@ -46,6 +54,44 @@ J_RUN = const(1)
 J_OK = const(2)
 J_ABORT = const(3)
 
+# Words of the state array. Every value stays far below 2^30.
+_PH = const(0)  # phase
+_FEEDING = const(1)  # a feed move is under way
+_FEED_DIR = const(2)  # of that move: 1 down, -1 up
+_GOAL = const(3)  # its goal, steps
+_MAX_POS = const(4)  # deepest feed position of the job, steps (>= 0)
+_MAX_STEPS = const(5)  # depth limit, steps
+_DIV = const(6)  # steps left to the next speed-loop period
+_PID_DIV = const(7)  # steps per speed-loop period
+_KQ = const(8)  # rpm*10 = counts per period * KQ >> 8
+_LAST = const(9)  # encoder count at the last period
+_RPM10 = const(10)  # measured speed, 0.1 rpm
+_MA = const(11)  # measured current, mA (>= 0)
+_IMAX = const(12)  # current limit, mA
+_CAP = const(13)  # duty ceiling left by the current limit (>= 0)
+_SP = const(14)  # speed set-point, 0.1 rpm
+_KP = const(15)  # PI gains, Q8
+_KI = const(16)
+_INTEG = const(17)  # PI integrator, Q8 duty
+_DUTY = const(18)  # signed duty the motor is set to
+_T = const(19)  # speed-loop periods in this phase
+_JAM_N = const(20)  # speed-loop periods of jam evidence so far
+_ENC_N = const(21)  # and of encoder-loss evidence
+_JAM_MA = const(22)  # jam current, mA
+_SEAL_N = const(23)  # counts wound backwards while sealing
+_POS_K = const(24)  # index of the feed's position in the step generator's array
+_WORDS = const(25)
+
+# The step's rare turns, handled in Python (_event).
+_A_JAM = const(1)
+_A_ENCODER = const(2)
+_A_STALL = const(3)
+_A_SPUN_UP = const(4)
+_A_SEALED = const(5)
+_A_FEED_DONE = const(6)  # the phase's feed move has ended
+_A_DEPTH = const(7)  # the feed passed the depth limit
+_A_HOME = const(8)  # the home switch stopped the feed
+
 
 class Drill:
     def __init__(self, ctx):
@@ -60,78 +106,93 @@ class Drill:
         # its board rate (step_hz), the feed's pulses at the loop rate.
         rate = board.step_hz(b, "drill")
         self.rpm_max = lim.get("drill_rpm_max", 200)
-        self._imax = lim.get("drill_current_ma", 6000)
+        imax = lim.get("drill_current_ma", 6000)
         self.depth_max = lim.get("drill_depth_mm", 2000)
-        self._max_steps = self.depth_max * STEPS_PER_MM
-        self._motor = DCMotor(pins["drill_pwm"], pins["drill_dir"])
+        # The motor: PWM and a direction pin (1: the cutting way).
+        self._dir = machine.Pin(pins["drill_dir"], machine.Pin.OUT, value=1)
+        pwm = machine.PWM(machine.Pin(pins["drill_pwm"]), freq=_PWM_HZ, duty_u16=0)
         self._enc = Encoder(pins["drill_enc_a"], pins["drill_enc_b"])
-        self._adc = machine.ADC(machine.Pin(pins["drill_isense"]))
+        adc = machine.ADC(machine.Pin(pins["drill_isense"]))
+        # The speed loop's hardware, bound once: encoder, current sense, PWM.
+        self._hw = (self._enc.count, adc.read_u16, pwm.duty_u16)
         sg = stepgen.of(ctx)
         self._sg = sg
+        pos_k = sg.n * stepgen.W + stepgen.POS  # the feed's position in sg._q
         self._feed = sg.axis(pins["feed_step"], pins["feed_dir"], rate=True)
+        self._q = sg._q  # the feed's position, read by the step
         self._home = machine.Pin(pins["feed_home"], machine.Pin.IN)
         sg.switch(self._feed, self._home)
+        s = array.array("i", [0] * _WORDS)
+        self._s = s
+        s[_POS_K] = pos_k
+        s[_MAX_STEPS] = self.depth_max * STEPS_PER_MM
+        s[_IMAX] = imax
         div = rate // _PID_HZ
-        self._pid_div = div if div > 0 else 1
-        period_us = self._pid_div * (1000000 // rate)
-        # rpm*10 = counts per period * _kq >> 8
-        self._kq = (600000000 << 8) // (CPR * period_us)
+        div = div if div > 0 else 1
+        s[_PID_DIV] = div
+        s[_DIV] = 1
+        period_us = div * (1000000 // rate)
+        s[_KQ] = (600000000 << 8) // (CPR * period_us)
+        s[_CAP] = _DUTY_MAX
+        s[_KP] = 13000
+        s[_KI] = 2200
+        s[_JAM_MA] = 4500
+        s[_FEED_DIR] = 1
         p = ctx.params
         p.declare("drill_kp", 13000, 0, GAIN_MAX)
         p.declare("drill_ki", 2200, 0, GAIN_MAX)
         p.declare("drill_rpm", 120, 10, self.rpm_max)
         p.declare("drill_feed_ums", 4000, 100, 20000)
         p.declare("drill_depth_mm", min(2000, self.depth_max), 1, self.depth_max)
-        p.declare("jam_current_ma", 4500, 500, self._imax)
+        p.declare("jam_current_ma", 4500, 500, imax)
         p.declare("jam_retries", 3, 0, 10)
         p.declare("drill_backoff_mm", 5, 1, 50)
         p.declare("drill_rock_min_mm", 200, 0, self.depth_max)
-        self._pid = PID(13000, 2200, 0, _DUTY_MAX)
-        self.phase = P_IDLE
         self.job = J_NONE
         self.owner = -1  # command seq, or -1 when the campaign runs the job
-        self.ma = 0
-        self.rpm10 = 0
         self.homed = 0
-        self.max_pos = 0
         self.jams = 0
         self.rock = 0
         self.sealed = 0
         self.stop_us = 0
-        self._sp = 0
         self._rpm10 = 1200
-        self._cap = _DUTY_MAX
-        self._div = 1
-        self._last = 0
-        self._d = 0
-        self._t = 0
-        self._jam_n = 0
-        self._enc_n = 0
-        self._jam_ma = 4500
         self._retries = 3
         self._backoff = 125
         self._rock_min = 5000
         self._stuck = 0
         self._jam_pos = 0
         self._target = 0
-        self._feeding = 0  # a feed move is under way
         self._feed_ums = 4000
-        self._feed_dir = 1
-        self._goal = 0
         self._found = 0
         self._after = P_IDLE
-        self._seal_n = 0
+
+    # Read from the state array (telemetry, status, the scale, the campaign).
+    @property
+    def phase(self):
+        return self._s[_PH]
+
+    @property
+    def rpm10(self):
+        return self._s[_RPM10]
+
+    @property
+    def ma(self):
+        return self._s[_MA]
+
+    @property
+    def max_pos(self):
+        return self._s[_MAX_POS]
 
     # -- jobs (started from command handlers or the campaign) ----------
     def _load_params(self):
         g = self._ctx.params.get
-        pid = self._pid
-        pid.kp = g("drill_kp")
-        pid.ki = g("drill_ki")
-        pid.reset()
+        s = self._s
+        s[_KP] = g("drill_kp")
+        s[_KI] = g("drill_ki")
+        s[_INTEG] = 0
         self._rpm10 = g("drill_rpm") * 10
         self._feed_ums = g("drill_feed_ums")
-        self._jam_ma = g("jam_current_ma")
+        s[_JAM_MA] = g("jam_current_ma")
         self._retries = g("jam_retries")
         self._backoff = g("drill_backoff_mm") * STEPS_PER_MM
         self._rock_min = g("drill_rock_min_mm") * STEPS_PER_MM
@@ -141,10 +202,11 @@ class Drill:
         # been stopped anywhere), then runs phase `after`.
         self._load_params()
         self._enc.zero()
-        self._last = 0
-        self._cap = _DUTY_MAX
-        self._jam_n = 0
-        self._enc_n = 0
+        s = self._s
+        s[_LAST] = 0
+        s[_CAP] = _DUTY_MAX
+        s[_JAM_N] = 0
+        s[_ENC_N] = 0
         self.owner = owner
         self.job = J_RUN
         self._after = after
@@ -152,7 +214,7 @@ class Drill:
 
     def start_drill(self, owner, depth_mm):
         self._target = depth_mm * STEPS_PER_MM
-        self.max_pos = 0
+        self._s[_MAX_POS] = 0
         self.jams = 0
         self.rock = 0
         self._stuck = 0
@@ -160,13 +222,13 @@ class Drill:
         self._begin(owner, P_SPINUP)
 
     def start_seal(self, owner):
-        self._seal_n = 0
+        self._s[_SEAL_N] = 0
         self._begin(owner, P_SEAL)
 
     def start_spin(self, owner, rpm):
         self._begin(owner, P_SPIN)
         self._feed.hold()  # spin in place, wherever the bit is
-        self._feeding = 0
+        self._s[_FEEDING] = 0
         self._rpm10 = rpm * 10
         self._to(P_SPIN)
 
@@ -176,172 +238,230 @@ class Drill:
                 ("jams", self.jams))
 
     # -- control step --------------------------------------------------
-    def stop(self):
-        self._motor.set(0)
+    def _halt(self, job):
+        # Motor off, feed held, idle.
+        s = self._s
+        self._drive(0)
+        s[_SP] = 0
         self._feed.hold()
-        self._feeding = 0
-        self._sp = 0
-        self.phase = P_IDLE
-        if self.job == J_RUN:
-            self.job = J_ABORT
+        s[_FEEDING] = 0
+        s[_PH] = P_IDLE
+        self.job = job
+
+    def _drive(self, duty):
+        # Signed duty; positive turns the bit the cutting way.
+        s = self._s
+        fwd = 1 if duty >= 0 else 0
+        if fwd != (1 if s[_DUTY] >= 0 else 0):
+            self._dir.value(fwd)
+        self._hw[2](duty if fwd else -duty)
+        s[_DUTY] = duty
+
+    def stop(self):
+        self._halt(J_ABORT if self.job == J_RUN else self.job)
         self.stop_us = time.ticks_us()
 
-    @micropython.native
+    # Viper, its state in _s: word loads and machine-word arithmetic; what
+    # stays a Python call is the hardware (encoder, current sense, motor)
+    # and the rare turns (_event: phase changes, faults).
+    @micropython.viper
     def step(self, now_us):
-        idle = self.phase == P_IDLE
-        if self._feeding and not idle:
-            self._feed_check()
-        self._div -= 1
-        if self._div <= 0:
-            self._div = self._pid_div
-            if idle:
-                # Keep measuring at rest: speed and current in telemetry must
-                # show the bit spinning down after STOP or ESTOP.
-                self._measure()
-            else:
-                self._control()
-
-    @micropython.native
-    def _feed_check(self):
-        # The feed's progress, between the step generator's pulses.
-        f = self._feed
-        pos = f.pos()
-        if self._feed_dir > 0:
-            if pos > self.max_pos:
-                self.max_pos = pos
-                if pos > self._max_steps:
-                    f.hold()
-                    self._feeding = 0
-                    self._saf.trip(S.F_DEPTH_LIMIT)
-                    return
-            if pos >= self._goal:
-                self._feeding = 0
-        elif f.hit:
-            f.set_pos(0)
-            self.homed = 1
-            self._found = 1
-            self._feeding = 0
-        elif pos <= self._goal:
-            self._feeding = 0
-
-    def _move_feed(self, d, rate, goal):
-        self._feed_dir = d
-        self._goal = goal
-        self._found = 0
-        self._feed.rate(rate * 65536 // self._hz)
-        self._feed.target(goal)
-        self._sg.watch(self._feed, d < 0)  # moving up: stop on the home switch
-        self._feeding = 1
-
-    def _to(self, ph):
-        self.phase = ph
-        self._t = 0
-        self._jam_n = 0
-        self._enc_n = 0
-        if ph == P_SPINUP or ph == P_SPIN:
-            self._sp = self._rpm10
-        elif ph == P_FEED:
-            self._move_feed(1, self._feed_ums * STEPS_PER_MM // 1000, self._target)
-        elif ph == P_BACKOFF:
-            self._sp = -(self._rpm10 >> 1)
-            self._move_feed(-1, _HOME_RATE, self._feed.pos() - self._backoff)
-        elif ph == P_RETRACT:
-            self._sp = 0
-            self._move_feed(-1, _RETRACT_RATE, self._feed.pos() - self._max_steps)
-        elif ph == P_SEAL:
-            self._sp = -_SEAL_RPM10
-
-    def _home_phase(self):
-        self.phase = P_HOME
-        self._sp = 0
-        self._t = 0
-        self._move_feed(-1, _HOME_RATE, self._feed.pos() - self._max_steps - 250)
-
-    def _finish(self):
-        self._motor.set(0)
-        self._sp = 0
-        self._feed.hold()
-        self._feeding = 0
-        self.phase = P_IDLE
-        self.job = J_OK
-
-    @micropython.native
-    def _measure(self):
-        c = self._enc.count()
-        d = c - self._last
-        self._last = c
-        self._d = d
-        self.rpm10 = (d * self._kq) >> 8
-        raw = self._adc.read_u16()
-        self.ma = self.ma + (((raw * _ISENSE_FS_MA >> 16) - self.ma) >> 1)
-
-    @micropython.native
-    def _control(self):
-        self._measure()
-        rpm10 = self.rpm10
-        ma = self.ma
+        s = ptr32(self._s)
+        # ptr32 loads are zero-extended on 64-bit ports: sign-extend by hand
+        # (shifted at run time: a folded 1 << 31 is a long int on 32-bit ports).
+        sx = 1
+        sx <<= 31
+        if s[_FEEDING] and s[_PH] != P_IDLE:
+            # The feed's progress, between the step generator's pulses.
+            pos = (ptr32(self._q)[s[_POS_K]] ^ sx) - sx
+            goal = (s[_GOAL] ^ sx) - sx
+            if s[_FEED_DIR] == 1:
+                if pos > int(s[_MAX_POS]):
+                    s[_MAX_POS] = pos
+                    if pos > int(s[_MAX_STEPS]):
+                        s[_FEEDING] = 0
+                        self._event(_A_DEPTH)
+                if s[_FEEDING] and pos >= goal:
+                    s[_FEEDING] = 0
+            elif self._feed.hit:
+                s[_FEEDING] = 0
+                self._event(_A_HOME)
+            elif pos <= goal:
+                s[_FEEDING] = 0
+        n = int(s[_DIV]) - 1
+        if n > 0:
+            s[_DIV] = n
+            return
+        s[_DIV] = s[_PID_DIV]
+        # The speed loop: speed and current, measured at rest too (telemetry
+        # shows the bit spinning down after STOP or ESTOP).
+        hw = self._hw
+        c = int(hw[0]())
+        d = c - ((s[_LAST] ^ sx) - sx)
+        s[_LAST] = c
+        rpm10 = (d * int(s[_KQ])) >> 8
+        s[_RPM10] = rpm10
+        ma = int(s[_MA])
+        ma += ((int(hw[1]()) * _ISENSE_FS_MA >> 16) - ma) >> 1
+        s[_MA] = ma
+        ph = int(s[_PH])
+        if ph == P_IDLE:
+            return
         # Current (torque) limit: shrink the duty ceiling while over the limit.
-        cap = self._cap
-        if ma > self._imax:
-            cap -= (ma - self._imax) << 3
+        cap = int(s[_CAP])
+        imax = int(s[_IMAX])
+        if ma > imax:
+            cap -= (ma - imax) << 3
             if cap < 0:
                 cap = 0
         elif cap < _DUTY_MAX:
             cap += 2000
             if cap > _DUTY_MAX:
                 cap = _DUTY_MAX
-        self._cap = cap
-        sp = self._sp
-        u = 0
+        s[_CAP] = cap
+        sp = (s[_SP] ^ sx) - sx
+        jam_ma = int(s[_JAM_MA])
         if sp != 0:
-            u = self._pid.update(sp - rpm10, cap)
-            self._motor.set(u)
+            # PI as pid.PID: Q8 gains, conditional integration plus a
+            # clamped integrator as anti-windup.
+            err = sp - rpm10
+            if err > _EMAX:
+                err = _EMAX
+            elif err < 0 - _EMAX:
+                err = 0 - _EMAX
+            i = (s[_INTEG] ^ sx) - sx
+            u = (int(s[_KP]) * err + i) >> 8
+            # Integrate only when that does not push further into saturation.
+            if u > cap:
+                u = cap
+                if err < 0:
+                    i += int(s[_KI]) * err
+            elif u < 0 - cap:
+                u = 0 - cap
+                if err > 0:
+                    i += int(s[_KI]) * err
+            else:
+                i += int(s[_KI]) * err
+            if i > _DUTY_MAX << 8:
+                i = _DUTY_MAX << 8
+            elif i < 0 - (_DUTY_MAX << 8):
+                i = 0 - (_DUTY_MAX << 8)
+            s[_INTEG] = i
+            duty = (s[_DUTY] ^ sx) - sx
+            if u != duty:
+                if (u ^ duty) >= 0:  # same sign: the direction pin stays
+                    s[_DUTY] = u
+                    hw[2](u if u >= 0 else 0 - u)
+                else:
+                    self._drive(u)  # and the direction pin
             # Encoder lost: full duty, no counts, yet the motor draws little
             # current (a stalled motor would draw a lot).
-            if (u > 60000 or u < -60000) and -20 < rpm10 < 20 and ma < self._jam_ma:
-                self._enc_n += 1
-                if self._enc_n >= _ENC_TICKS:
-                    self._saf.trip(S.F_ENCODER)
+            if (u > 60000 or u < -60000) and -20 < rpm10 < 20 and ma < jam_ma:
+                n = int(s[_ENC_N]) + 1
+                s[_ENC_N] = n
+                if n >= _ENC_TICKS:
+                    self._event(_A_ENCODER)
                     return
             else:
-                self._enc_n = 0
-        elif self._motor.duty:
-            self._motor.set(0)
-            self._pid.reset()
-        self._t += 1
-        ph = self.phase
+                s[_ENC_N] = 0
+        elif s[_DUTY]:
+            s[_INTEG] = 0
+            self._drive(0)
+        t = int(s[_T]) + 1
+        s[_T] = t
         if ph == P_FEED:
-            if ma > self._jam_ma and rpm10 < (sp * 4) // 10:
-                self._jam_n += 1
-                if self._jam_n >= _JAM_TICKS:
-                    self._on_jam()
+            if ma > jam_ma and rpm10 < (sp * 4) // 10:
+                n = int(s[_JAM_N]) + 1
+                s[_JAM_N] = n
+                if n >= _JAM_TICKS:
+                    self._event(_A_JAM)
                 return
-            self._jam_n = 0
-            if self._feeding == 0:
-                self._to(P_RETRACT)
+            s[_JAM_N] = 0
+            if s[_FEEDING] == 0:
+                self._event(_A_FEED_DONE)
         elif ph == P_SPINUP:
             if rpm10 * 10 >= sp * 9:
-                self._to(P_FEED)
-            elif self._t >= _SPINUP_TICKS:
-                self._saf.trip(S.F_DRILL_STALL)
-        elif ph == P_BACKOFF:
-            if self._feeding == 0:
-                self._to(P_SPINUP)
-        elif ph == P_HOME or ph == P_RETRACT:
-            if self._feeding == 0:
-                if not self._found:
-                    self._saf.trip(S.F_LIMIT_SWITCH)
-                elif ph == P_RETRACT:
-                    self._finish()
-                else:
-                    self._to(self._after)
+                self._event(_A_SPUN_UP)
+            elif t >= _SPINUP_TICKS:
+                self._event(_A_STALL)
+        elif ph == P_BACKOFF or ph == P_HOME or ph == P_RETRACT:
+            if s[_FEEDING] == 0:
+                self._event(_A_FEED_DONE)
         elif ph == P_SEAL:
-            self._seal_n -= self._d
-            if self._seal_n >= _SEAL_COUNTS:
-                self.sealed = 1
-                self._finish()
-            elif self._t >= _SEAL_TICKS:
-                self._saf.trip(S.F_DRILL_STALL)
+            n = int(s[_SEAL_N]) - d
+            s[_SEAL_N] = n
+            if n >= _SEAL_COUNTS:
+                self._event(_A_SEALED)
+            elif t >= _SEAL_TICKS:
+                self._event(_A_STALL)
+
+    def _event(self, a):
+        if a == _A_JAM:
+            self._on_jam()
+        elif a == _A_ENCODER:
+            self._saf.trip(S.F_ENCODER)
+        elif a == _A_STALL:
+            self._saf.trip(S.F_DRILL_STALL)
+        elif a == _A_SPUN_UP:
+            self._to(P_FEED)
+        elif a == _A_SEALED:
+            self.sealed = 1
+            self._halt(J_OK)
+        elif a == _A_DEPTH:
+            self._feed.hold()
+            self._saf.trip(S.F_DEPTH_LIMIT)
+        elif a == _A_HOME:
+            self._feed.set_pos(0)
+            self.homed = 1
+            self._found = 1
+        else:  # _A_FEED_DONE
+            ph = self.phase
+            if ph == P_FEED:
+                self._to(P_RETRACT)
+            elif ph == P_BACKOFF:
+                self._to(P_SPINUP)
+            elif not self._found:
+                self._saf.trip(S.F_LIMIT_SWITCH)
+            elif ph == P_RETRACT:
+                self._halt(J_OK)
+            else:
+                self._to(self._after)
+
+    def _move_feed(self, d, rate, goal):
+        s = self._s
+        s[_FEED_DIR] = d
+        s[_GOAL] = goal
+        self._found = 0
+        self._feed.rate(rate * 65536 // self._hz)
+        self._feed.target(goal)
+        self._sg.watch(self._feed, d < 0)  # moving up: stop on the home switch
+        s[_FEEDING] = 1
+
+    def _to(self, ph):
+        s = self._s
+        s[_PH] = ph
+        s[_T] = 0
+        s[_JAM_N] = 0
+        s[_ENC_N] = 0
+        if ph == P_SPINUP or ph == P_SPIN:
+            s[_SP] = self._rpm10
+        elif ph == P_FEED:
+            self._move_feed(1, self._feed_ums * STEPS_PER_MM // 1000, self._target)
+        elif ph == P_BACKOFF:
+            s[_SP] = -(self._rpm10 >> 1)
+            self._move_feed(-1, _HOME_RATE, self._feed.pos() - self._backoff)
+        elif ph == P_RETRACT:
+            s[_SP] = 0
+            self._move_feed(-1, _RETRACT_RATE, self._feed.pos() - s[_MAX_STEPS])
+        elif ph == P_SEAL:
+            s[_SP] = -_SEAL_RPM10
+
+    def _home_phase(self):
+        s = self._s
+        s[_PH] = P_HOME
+        s[_SP] = 0
+        s[_T] = 0
+        self._move_feed(-1, _HOME_RATE, self._feed.pos() - s[_MAX_STEPS] - 250)
 
     def _on_jam(self):
         self.jams += 1
@@ -388,7 +508,7 @@ class Drill:
         return (("rpm", self.rpm10 // 10), ("ma", self.ma),
                 ("depth", self._feed.pos() // STEPS_PER_MM),
                 ("maxd", self.max_pos // STEPS_PER_MM), ("ph", self.phase),
-                ("jams", self.jams), ("homed", self.homed), ("duty", self._motor.duty),
+                ("jams", self.jams), ("homed", self.homed), ("duty", self._s[_DUTY]),
                 ("stop_us", self.stop_us))
 
 

@@ -1,5 +1,6 @@
-# Integer PI-D controller for the control step: Q8 gains, conditional
-# integration plus a clamped integrator as anti-windup. Allocation-free.
+# Integer PI-D controller: Q8 gains, conditional integration plus a clamped
+# integrator as anti-windup. Allocation-free. The drill's speed loop runs the
+# same PI (no D term) inline in its viper step (drill.py), its state in words.
 # Every product stays below 2^30 so it is a small int on 32-bit ports:
 # gains <= 16383 and errors clamped to +-16383 keep each term < 2^28.
 import micropython
