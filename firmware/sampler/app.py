@@ -4,6 +4,7 @@ import gc
 import time
 
 import machine
+import micropython
 
 from sampler import board as _board
 from sampler import proto
@@ -116,12 +117,20 @@ def _core_commands(ctx, loop):
                      ("PARAM", param), ("PARAMS", params)):
         com.register(name, fn)
 
+    mem = [0, 0]  # free heap; telemetry frames until it is measured again
+
     def core_tm(out):
         out.append(("st", S.STATE_NAMES[saf.state]))
         out.append(("flt", saf.fault))
         out.append(("ovr", loop.overruns))
         out.append(("wst", loop.worst_us))
-        out.append(("mem", gc.mem_free()))
+        if mem[1] <= 0:
+            # mem_free() walks the whole heap's allocation table: once a
+            # second at the 10 Hz telemetry rate is enough to see a trend.
+            mem[0] = gc.mem_free()
+            mem[1] = 10
+        mem[1] -= 1
+        out.append(("mem", mem[0]))
     com.tm_sources.append(core_tm)
 
 
@@ -147,19 +156,22 @@ def build():
 
 def control_step(ctx, wdt):
     """The loop's allocation-free control step: each subsystem's step at its
-    rate, then the watchdog (wdt[0], once started).
+    rate, and the watchdog (wdt[0], once started) once a cycle.
 
     Subsystems named in the board's "step_hz" run every loop_hz // rate
-    ticks, each on its own tick of that cycle, so slower work (polling the
-    HX711, which converts at 10-80 SPS) stays out of the ticks that carry the
-    step pulses; the rest run every tick. The schedule is a table of one
-    tuple of step functions per tick of the cycle, built here."""
+    ticks, each on its own tick of that cycle, so the slower work (the
+    drill's and the arm's supervision, the step generator's batches on a PIO
+    board) spreads over the ticks; the rest run every tick. The schedule is
+    a table of one tuple of step functions per tick of the cycle, built
+    here: a tick costs one look-up and its calls."""
     hz = ctx.board["loop_hz"]
     subs = [(n, s) for n, s in ctx.sub.items() if hasattr(s, "step")]
     divs = {}
     cycle = 1
-    for name, _ in subs:
-        d = hz // _board.step_hz(ctx.board, name)
+    for name, sub in subs:
+        # A subsystem may fix its own rate (the step generator without its
+        # PIO steps every tick); else the board file's step_hz.
+        d = hz // (getattr(sub, "rate_hz", 0) or _board.step_hz(ctx.board, name))
         if d > 1:
             divs[name] = d
             c = cycle
@@ -181,26 +193,33 @@ def control_step(ctx, wdt):
         offset[name] = best
         for t in range(best, cycle, d):
             load[t] += 1
+    if cycle * 1000 // hz > ctx.board.get("watchdog_ms", 500) // 4:
+        raise RuntimeError("board.json: step_hz cycle of %d ticks is too long for the watchdog"
+                           % cycle)
+
+    def feed(now_us):
+        w = wdt[0]
+        if w is not None:
+            w.feed()
+
     table = []
     for t in range(cycle):
-        row = []
+        row = [feed] if t == load.index(min(load)) else []
         for name, sub in subs:
             d = divs.get(name, 1)
             if d == 1 or t % d == offset[name]:
                 row.append(sub.step)
         table.append(tuple(row))
     table = tuple(table)
-    tick = 0
+    tick = [0]
 
+    @micropython.native
     def control(now_us):
-        nonlocal tick
-        for step in table[tick]:
+        t = tick[0]
+        for step in table[t]:
             step(now_us)
-        tick += 1
-        if tick >= cycle:
-            tick = 0
-        if wdt[0] is not None:
-            wdt[0].feed()
+        t += 1
+        tick[0] = 0 if t >= cycle else t
 
     return control
 

@@ -20,13 +20,13 @@ from sampler import safety as S
 from sampler import stepgen
 from sampler.comms import ACCEPTED, CmdError
 from sampler.encoder import CPR, Encoder
-from sampler.pid import GAIN_MAX
 
 STEPS_PER_MM = const(25)  # feed lead screw: 0.04 mm per step
 _ISENSE_FS_MA = const(10000)  # drill current at ADC full scale
 _DUTY_MAX = const(65535)
 _PWM_HZ = const(20000)
 _EMAX = const(16383)  # PI error clamp: with gains <= GAIN_MAX each term < 2^28
+GAIN_MAX = const(16383)  # PI gains, Q8
 _PID_HZ = const(100)  # speed loop rate; the feed steps at the loop rate (stepgen)
 _HOME_RATE = const(250)  # steps/s (10 mm/s): homing, back-off
 _RETRACT_RATE = const(500)  # steps/s (20 mm/s)
@@ -322,7 +322,7 @@ class Drill:
         sp = (s[_SP] ^ sx) - sx
         jam_ma = int(s[_JAM_MA])
         if sp != 0:
-            # PI as pid.PID: Q8 gains, conditional integration plus a
+            # PI: Q8 gains, conditional integration plus a
             # clamped integrator as anti-windup.
             err = sp - rpm10
             if err > _EMAX:

@@ -17,7 +17,8 @@ except ImportError:
 CPR = 4096  # counts per output-shaft revolution (1024-line encoder, x4)
 
 # State machine 4 is PIO1's first: the counter's program fills all of PIO1's
-# instruction memory (see _quad), and PIO0 stays free for the HX711.
+# instruction memory (see _quad); PIO0 runs the HX711 (SM 0) and the step
+# generator (SM 1), 12 + 6 of its 32 words.
 _SM = const(4)
 _SAMPLE = const(17)  # address of "sample" in _quad (the program sits at 0)
 

@@ -1,28 +1,11 @@
-# Actuators: a DC motor on PWM + direction pin, a step/direction stepper,
-# and an RC servo. All set-calls are allocation-free (control step).
+# Actuators: a step/direction stepper and an RC servo. All set-calls are
+# allocation-free (control step). The drill's DC motor is driven by the
+# drill's own step (drill.py).
 import machine
 import micropython
 from micropython import const
 
-_PWM_HZ = const(20000)
 _SERVO_HZ = const(50)
-
-
-class DCMotor:
-    def __init__(self, pwm_pin, dir_pin):
-        self._dir = machine.Pin(dir_pin, machine.Pin.OUT, value=1)
-        self._pwm = machine.PWM(machine.Pin(pwm_pin), freq=_PWM_HZ, duty_u16=0)
-        self._fwd = 1
-        self.duty = 0  # signed, -65535..65535
-
-    def set(self, duty):
-        """Signed duty; positive turns the bit the cutting way."""
-        fwd = 1 if duty >= 0 else 0
-        if fwd != self._fwd:
-            self._fwd = fwd
-            self._dir.value(fwd)
-        self._pwm.duty_u16(duty if fwd else -duty)
-        self.duty = duty
 
 
 class Stepper:

@@ -23,8 +23,12 @@ except ImportError:  # CPython: the decorators and const() are no-ops
         def native(f):
             return f
 
+        viper = native
+
     def const(x):
         return x
+
+    ptr8 = bytes  # a viper annotation; only evaluated here
 
 
 PROTOCOL_VERSION = const(1)
@@ -74,13 +78,13 @@ class FrameError(Exception):
     """A received line is not a valid frame. args: (code, text, seq or -1)."""
 
 
-@micropython.native
-def crc16(data, start, end):
+@micropython.viper
+def crc16(data: ptr8, start: int, end: int) -> int:
     """CRC-16/MCRF4XX of data[start:end] (init 0xFFFF, reflected 0x1021)."""
     crc = 0xFFFF
     i = start
     while i < end:
-        tmp = data[i] ^ (crc & 0xFF)
+        tmp = int(data[i]) ^ (crc & 0xFF)
         tmp = (tmp ^ (tmp << 4)) & 0xFF
         crc = ((crc >> 8) ^ (tmp << 8) ^ (tmp << 3) ^ (tmp >> 4)) & 0xFFFF
         i += 1
@@ -121,8 +125,11 @@ def encode(seq, mtype, fields=None):
     if fields:
         items = fields.items() if isinstance(fields, dict) else fields
         for k, v in items:
-            v = str(v)
-            _check_token(v, "value")
+            if type(v) is int:
+                v = str(v)  # digits and '-': nothing to check
+            else:
+                v = str(v)
+                _check_token(v, "value")
             parts.append(k + "=" + v)
     body = ",".join(parts)
     _check_token(mtype, "type")

@@ -1,5 +1,6 @@
-# Regolith scale: HX711 under the sample container. Polls the chip every
-# tick (never waits), filters (sampler/filters.py), converts to mg with the
+# Regolith scale: HX711 under the sample container. Polls the chip in its
+# turn of the loop's service phase, every few ticks (never waits): weighing
+# is not control, so it stays off the control step. Filters (sampler/filters.py), converts to mg with the
 # two-point calibration (sampler/scale_cal.py: flash file, TARE/CAL/WEIGH/
 # SCALE commands), flags a settled reading, tracks slow zero drift while
 # idle and empty, and keeps per-container accounting toward the target.
@@ -121,9 +122,9 @@ class Scale:
         blind = n if n > filters.SPAN_BLIND else filters.SPAN_BLIND
         f.set_span(f.n_sm if turns or (d is not None and r < 10) else blind)
 
-    # -- control step (allocation-free) ------------------------------------
+    # -- the poll (allocation-free) ------------------------------------------
     @micropython.native
-    def step(self, now_us):
+    def poll(self, now_us):
         drv = self.drv
         if not drv.poll():
             if drv.powered and time.ticks_diff(now_us, self._t_last) > self._tmo_us:
@@ -135,10 +136,10 @@ class Scale:
             return
         dt = time.ticks_diff(now_us, self._t_last)
         self._t_last = now_us
-        # The period over _PER_N conversions: each one is seen on a step
-        # tick, so a single interval is off by up to a tick (32 % at 80 SPS
-        # with the scale stepped at 250 Hz), too coarse to fit a window to
-        # whole drill turns; over 128 it is within 0.25 %.
+        # The period over _PER_N conversions: each one is seen on a poll,
+        # so a single interval is off by up to a poll interval (40 % at 80
+        # SPS with a poll every 5 ms), too coarse to fit a window to
+        # whole drill turns; over 128 it is within 0.3 %.
         n = self._n_per
         if n == 0:
             self._t_per = now_us  # after boot, wake-up or a timeout: not a period
@@ -224,6 +225,7 @@ class Scale:
         return got
 
     def service(self, now_ms):
+        self.poll(time.ticks_us())
         self.refresh()
         self._turns()
         self.cal.service(now_ms)

@@ -13,12 +13,25 @@
 # A = 0 marks a constant-rate axis (the drill feed, whose 2 m of travel in
 # steps would not fit Q16): TQ is then its goal in whole steps and PQ a
 # phase accumulator; VM is its rate.
+#
+# Pulses: on a board whose file names its GPIO output set/clear registers
+# ("gpio_out", e.g. the RP2040's SIO GPIO_OUT_SET/CLR), every axis that
+# steps on a tick is pulsed at once by two register stores (and direction
+# changes by one or two more): a handful of stores a tick, not two pin calls
+# per axis. Otherwise each axis pulses through its machine.Pin objects.
 import array
 
+import machine
 import micropython
 from micropython import const
 
+from sampler import board
 from sampler.motor import Stepper
+
+try:
+    import rp2
+except ImportError:
+    rp2 = None
 
 W = const(6)
 PQ = const(0)
@@ -29,94 +42,166 @@ A = const(4)
 VM = const(5)
 MAX_AXES = const(8)
 ONE = const(65536)  # one step per tick, Q16: the fastest an axis moves
+_PIO_HZ = const(1000000)  # the step state machine's clock: 1 us a cycle
 
 
 @micropython.viper
-def advance(s: ptr32, n: int) -> int:
-    """One tick of n axes; bit i of the result asks axis i for one step,
-    bit i + 8 says it is backwards, bit i + 16 that it is still moving."""
+def advance(s: ptr32, n: int, k: int, pm: ptr32, out: ptr32, words: int) -> int:
+    """k ticks of n axes. Bit i of the result: axis i stepped (in any of the
+    k ticks); bit i + 8: its last step was backwards; bit i + 16: it is
+    still moving. With words set (a PIO batch) out[t] is tick t's pin word:
+    byte 0 the direction levels, byte 1 those and the step pulses, byte 2
+    the direction levels again (bit positions from pm, see _PW)."""
     # ptr32 loads are zero-extended on 64-bit ports: sign-extend by hand
     # (a no-op on 32-bit ports). Shifted at run time: a folded 1 << 31 would
     # be a long-int object on 32-bit ports.
     sx = 1
     sx <<= 31
-    out = 0
+    res = 0
+    tk = 0
+    while tk < k:
+        busy = 0
+        dirs = 0
+        steps = 0
+        i = 0
+        while i < n:
+            b = i * 6
+            st = 0  # this tick: 1 forwards, -1 backwards
+            a = int(s[b + 4])
+            if a == 0:
+                # Constant-rate axis: TQ is the goal in whole steps, PQ a
+                # phase accumulator that overflows into a step every
+                # 65536 / VM ticks.
+                t = (s[b + 2] ^ sx) - sx
+                pos = (s[b + 3] ^ sx) - sx
+                if pos != t:
+                    acc = int(s[b]) + int(s[b + 5])
+                    if acc >= 65536:
+                        acc -= 65536
+                        st = 1 if pos < t else -1
+                        pos += st
+                        s[b + 3] = pos
+                    s[b] = acc
+                    if pos != t:
+                        busy |= 1 << i
+            else:
+                p = (s[b] ^ sx) - sx
+                v = (s[b + 1] ^ sx) - sx
+                t = (s[b + 2] ^ sx) - sx
+                if v != 0 or p != t:
+                    vm = int(s[b + 5])
+                    d = t - p
+                    av = v if v >= 0 else 0 - v
+                    stop = (av * (av // a + 1)) >> 1  # distance needed to stop from |v|
+                    if d > 0:
+                        if v < 0 or d > stop:
+                            v += a
+                            if v > vm:
+                                v = vm
+                        else:
+                            v -= a
+                            if v < a:
+                                v = a
+                        p += v
+                        if p >= t:
+                            p = t
+                            v = 0
+                    elif d < 0:
+                        if v > 0 or 0 - d > stop:
+                            v -= a
+                            if v < 0 - vm:
+                                v = 0 - vm
+                        else:
+                            v += a
+                            if v > 0 - a:
+                                v = 0 - a
+                        p += v
+                        if p <= t:
+                            p = t
+                            v = 0
+                    else:
+                        v = 0
+                    s[b] = p
+                    s[b + 1] = v
+                pos = (s[b + 3] ^ sx) - sx
+                want = (p + 32768) >> 16
+                if pos < want:
+                    st = 1
+                elif pos > want:
+                    st = -1
+                if st != 0:
+                    pos += st
+                    s[b + 3] = pos
+                if v != 0 or p != t or pos != want:
+                    busy |= 1 << i
+            if st != 0:
+                res = (res & ~(1 << (i + 8))) | (1 << i)
+                if st < 0:
+                    res |= 1 << (i + 8)
+                if words:
+                    c = i * 3
+                    steps |= pm[c]
+                    pm[c + 2] = 1 if st > 0 else 0
+            if words and pm[i * 3 + 2]:
+                dirs |= pm[i * 3 + 1]
+            i += 1
+        if words:
+            out[tk] = dirs | ((dirs | steps) << 8) | (dirs << 16)
+        tk += 1
+        res = (res & 0xFFFF) | (busy << 16)
+    return res
+
+
+# Pin words per axis in StepGen._pm: the step pin's bit, the direction
+# pin's bit (in GPIO_OUT, or in the PIO's pin window), the direction last
+# driven (1 forwards, 0 backwards).
+_PW = const(3)
+
+
+@micropython.viper
+def gpio_masks(m: int, pm: ptr32, io: ptr32, n: int):
+    """The register masks for advance()'s result m: io[0] the step pins to
+    pulse, io[1] the direction pins to set, io[2] those to clear (only the
+    axes whose direction changes). Pins below GPIO 30: masks stay small ints."""
+    step = 0
+    dset = 0
+    dclr = 0
     i = 0
     while i < n:
-        b = i * 6
-        a = int(s[b + 4])
-        if a == 0:
-            # Constant-rate axis: TQ is the goal in whole steps, PQ a phase
-            # accumulator that overflows into a step every 65536 / VM ticks.
-            t = (s[b + 2] ^ sx) - sx
-            pos = (s[b + 3] ^ sx) - sx
-            if pos != t:
-                acc = int(s[b]) + int(s[b + 5])
-                if acc >= 65536:
-                    acc -= 65536
-                    if pos < t:
-                        pos += 1
-                        out |= 1 << i
-                    else:
-                        pos -= 1
-                        out |= (1 << i) | (1 << (i + 8))
-                    s[b + 3] = pos
-                s[b] = acc
-                if pos != t:
-                    out |= 1 << (i + 16)
-        else:
-            p = (s[b] ^ sx) - sx
-            v = (s[b + 1] ^ sx) - sx
-            t = (s[b + 2] ^ sx) - sx
-            if v != 0 or p != t:
-                vm = int(s[b + 5])
-                d = t - p
-                av = v if v >= 0 else 0 - v
-                stop = (av * (av // a + 1)) >> 1  # distance needed to stop from |v|
-                if d > 0:
-                    if v < 0 or d > stop:
-                        v += a
-                        if v > vm:
-                            v = vm
-                    else:
-                        v -= a
-                        if v < a:
-                            v = a
-                    p += v
-                    if p >= t:
-                        p = t
-                        v = 0
-                elif d < 0:
-                    if v > 0 or 0 - d > stop:
-                        v -= a
-                        if v < 0 - vm:
-                            v = 0 - vm
-                    else:
-                        v += a
-                        if v > 0 - a:
-                            v = 0 - a
-                    p += v
-                    if p <= t:
-                        p = t
-                        v = 0
+        if m & (1 << i):
+            b = i * 3
+            step |= pm[b]
+            fwd = 0 if m & (1 << (i + 8)) else 1
+            if fwd != int(pm[b + 2]):
+                pm[b + 2] = fwd
+                if fwd:
+                    dset |= pm[b + 1]
                 else:
-                    v = 0
-                s[b] = p
-                s[b + 1] = v
-            pos = (s[b + 3] ^ sx) - sx
-            want = (p + 32768) >> 16
-            if pos < want:
-                pos += 1
-                s[b + 3] = pos
-                out |= 1 << i
-            elif pos > want:
-                pos -= 1
-                s[b + 3] = pos
-                out |= (1 << i) | (1 << (i + 8))
-            if v != 0 or p != t or pos != want:
-                out |= 1 << (i + 16)
+                    dclr |= pm[b + 1]
         i += 1
-    return out
+    io[0] = step
+    io[1] = dset
+    io[2] = dclr
+
+
+if rp2 is not None:
+    # One state machine plays the step generator's batches: one word a tick
+    # (advance() with k > 1), whose three bytes go out on the 8 pins of the
+    # window in turn: direction levels (4 us of setup), the step pulses
+    # (4 us high), the levels again; then it waits out the tick. X holds the
+    # wait, set once at start. At 1 MHz a tick is 10 + X cycles.
+    @rp2.asm_pio(out_init=(rp2.PIO.OUT_LOW,) * 8, out_shiftdir=rp2.PIO.SHIFT_RIGHT,
+                 fifo_join=rp2.PIO.JOIN_TX)
+    def _ticks():
+        wrap_target()
+        pull(block)
+        out(pins, 8)[3]
+        out(pins, 8)[3]
+        out(pins, 8)
+        mov(y, x)
+        label("wait")
+        jmp(y_dec, "wait")
+        wrap()
 
 
 class Axis:
@@ -137,12 +222,15 @@ class Axis:
 
     def set_pos(self, steps):
         """Redefine where the axis is (homing) and hold it there."""
+        self._g.flush()
         self._q[self._k + POS] = steps
         self.hold()
 
     def hold(self):
-        """Stop at once (no deceleration): the next tick emits no pulse; a
-        stopped axis no longer watches its switch."""
+        """Stop at once (no deceleration): no pulse after this one, even one
+        already queued for the PIO; a stopped axis no longer watches its
+        switch."""
+        self._g.flush()
         q = self._q
         k = self._k
         q[k + PQ] = q[k + POS] << 16
@@ -174,6 +262,7 @@ class RateAxis(Axis):
     """An axis stepping at a constant rate toward a goal (A = 0)."""
 
     def hold(self):
+        self._g.flush()
         q = self._q
         k = self._k
         q[k + TQ] = q[k + POS]
@@ -191,21 +280,74 @@ class RateAxis(Axis):
 
 
 class StepGen:
-    """The board's step generator: a subsystem stepping every control tick."""
+    """The board's step generator. Without a PIO it is a subsystem stepping
+    every control tick, pulsing through the GPIO output registers
+    (gpio_out: {"set": address, "clr": address}) or, without those, through
+    machine.Pin. With one (pio: {"sm": id, "base": first pin}: all step and
+    direction pins within the 8 from base) it steps every k ticks (its
+    board rate) and queues k ticks of pin words for the state machine."""
 
-    def __init__(self):
+    def __init__(self, gpio_out=None, pio=None, k=1, hz=1000):
         self._q = array.array("i", [0] * (MAX_AXES * W))
+        self._pm = array.array("i", [0] * (MAX_AXES * _PW))
+        self._io = array.array("i", [0, 0, 0])
+        self._k = k
+        self._set = self._clr = 0
+        self._sm = None
+        self._base = -1
+        if pio:
+            if rp2 is None:
+                raise RuntimeError("stepgen: board.json asks for a PIO and this port has none")
+            self._base = pio["base"]
+            self._sm_id = pio["sm"]
+            self._wait = _PIO_HZ // hz - 10
+            # Two batch buffers in turn: what a flush takes back is in the
+            # last two pushed (the FIFO holds at most 2k words, see step()).
+            self._bufs = (array.array("i", [0] * k), array.array("i", [0] * k))
+            self._cur = 0
+            self._start()
+        elif gpio_out:
+            self._set = gpio_out["set"]
+            self._clr = gpio_out["clr"]
+            self._mem = machine.mem32
         self._st = []
         self._sw = []  # axes with a home switch
         self._armed = 0
         self.n = 0
         self.busy = 0  # bit i: axis i is moving
 
+    def _start(self):
+        sm = rp2.StateMachine(self._sm_id)
+        sm.init(_ticks, freq=_PIO_HZ, out_base=machine.Pin(self._base))
+        enc = rp2.asm_pio_encode
+        sm.put(self._wait)
+        sm.exec(enc("pull(block)", 0))
+        sm.exec(enc("mov(x, osr)", 0))
+        sm.active(1)
+        self._sm = sm
+        # For flush(), encoded once: no allocation when a hold needs them.
+        self._drop = enc("pull(noblock)", 0)
+        self._blank = enc("out(null, 32)", 0)
+
     def axis(self, step_pin, dir_pin, rate=False):
         """A new axis (at build time): a trapezoid one, or a constant-rate one."""
         if self.n == MAX_AXES:
             raise RuntimeError("stepgen: more than %d stepper axes" % MAX_AXES)
-        ax = (RateAxis if rate else Axis)(self, self.n, step_pin, dir_pin)
+        base = self._base
+        if base >= 0:
+            if not (base <= step_pin < base + 8 and base <= dir_pin < base + 8):
+                raise RuntimeError("stepgen: step and dir pins must be GPIO %d-%d for the PIO"
+                                   % (base, base + 7))
+            step_pin -= base
+            dir_pin -= base
+        elif self._set and not (0 <= step_pin < 30 and 0 <= dir_pin < 30):
+            raise RuntimeError("stepgen: gpio_out needs step and dir pins below GPIO 30")
+        ax = (RateAxis if rate else Axis)(self, self.n, step_pin + max(base, 0),
+                                          dir_pin + max(base, 0))
+        k = self.n * _PW
+        self._pm[k] = 1 << step_pin
+        self._pm[k + 1] = 1 << dir_pin
+        self._pm[k + 2] = 1  # Stepper starts its direction pin forwards
         if rate:
             ax.rate(0)
         else:
@@ -222,13 +364,42 @@ class StepGen:
     def watch(self, ax, on):
         """While watched, the axis stops on the very tick its switch closes
         (ax.hit = 1): homing lands on the switch's first closed step, not a
-        control period past it. hold() ends the watch."""
+        control period past it (with a PIO, within the k ticks queued).
+        hold() ends the watch."""
         if on and not ax.armed:
             self._armed += 1
         elif not on and ax.armed:
             self._armed -= 1
         ax.armed = 1 if on else 0
         ax.hit = 0
+
+    def flush(self):
+        """PIO: drop the queued pin words and take their steps back out of
+        the positions, so a hold stops the motors now, not k ticks later.
+        A word part-way out loses its remaining bytes: a pulse due in those
+        8 us is neither made nor taken back."""
+        sm = self._sm
+        if sm is None or not sm.tx_fifo():
+            return
+        sm.active(0)
+        left = sm.tx_fifo()
+        for _ in range(left):
+            sm.exec(self._drop)
+        sm.exec(self._blank)  # the current word's unsent bytes: pins low
+        sm.active(1)
+        q = self._q
+        pm = self._pm
+        k = self._k
+        cur = self._cur
+        for j in range(left):
+            # Newest first: the last pushed buffer from its end, then the
+            # one before.
+            buf = self._bufs[cur if j < k else 1 - cur]
+            w = buf[k - 1 - j % k]
+            steps = ((w >> 8) ^ w) & 0xFF
+            for i in range(self.n):
+                if steps & pm[i * _PW]:
+                    q[i * W + POS] -= 1 if w & pm[i * _PW + 1] else -1
 
     @micropython.native
     def step(self, now_us):
@@ -238,18 +409,55 @@ class StepGen:
                 if ax.armed and ax.sw.value():
                     ax.hold()  # and stops watching
                     ax.hit = 1
-        m = advance(self._q, self.n)
+        sm = self._sm
+        if sm is not None:
+            # A batch of k ticks, queued behind at most k more: the FIFO
+            # (2k words at most) never blocks the loop.
+            if sm.tx_fifo() > self._k:
+                return  # the PIO is behind the loop: plan when it catches up
+            buf = self._bufs[self._cur ^ 1]
+            m = advance(self._q, self.n, self._k, self._pm, buf, 1)
+            self.busy = m >> 16
+            if m & 0xFF:
+                self._cur ^= 1
+                sm.put(buf)
+            return
+        m = advance(self._q, self.n, 1, self._pm, self._io, 0)
         self.busy = m >> 16
         if m & 0xFF:
-            st = self._st
-            for i in range(self.n):
-                if m & (1 << i):
-                    st[i].edge(-1 if m & (256 << i) else 1)
+            if self._set:
+                io = self._io
+                gpio_masks(m, self._pm, io, self.n)
+                mem = self._mem
+                if io[1]:
+                    mem[self._set] = io[1]
+                if io[2]:
+                    mem[self._clr] = io[2]
+                # Direction first, then the pulse: at least a store's time
+                # apart, as the drivers' setup time asks (>= 650 ns, DRV8825).
+                mem[self._set] = io[0]
+                mem[self._clr] = io[0]
+            else:
+                st = self._st
+                for i in range(self.n):
+                    if m & (1 << i):
+                        st[i].edge(-1 if m & (256 << i) else 1)
 
 
 def of(ctx):
-    """The board's step generator, created by the first subsystem asking."""
+    """The board's step generator, created by the first subsystem asking.
+    A board file's step_pio needs the rp2 module; without it (an RP2040 board
+    file in the emulator) the steps go out through gpio_out every tick, as
+    the HX711 falls back to its GPIO driver."""
     sg = ctx.sub.get("stepgen")
     if sg is None:
-        sg = ctx.sub["stepgen"] = StepGen()
+        b = ctx.board
+        pio = b.get("step_pio") if rp2 is not None else None
+        hz = b["loop_hz"]
+        k = hz // board.step_hz(b, "stepgen") if pio else 1
+        if k > 4:
+            # The PIO's FIFO holds 8 words: k queued behind k.
+            raise RuntimeError("board.json: step_hz stepgen must be at least loop_hz / 4")
+        sg = ctx.sub["stepgen"] = StepGen(b.get("gpio_out"), pio, k, hz)
+        sg.rate_hz = hz // k  # its schedule's rate, whatever step_hz says
     return sg

@@ -1,7 +1,8 @@
 """The control tick runs allocation-free: thousands of ticks of the drill,
-the arm and the step generator (and, below, the whole board with the scale)
-under micropython.heap_lock(), in the unix port, with the simulated machine
-and the real plant models answering on the pin bus."""
+the arm and the step generator (and, below, the whole RP2040 board, its
+steps played by a simulated PIO state machine) under
+micropython.heap_lock(), in the unix port, with the simulated machine and
+the real plant models answering on the pin bus."""
 
 from __future__ import annotations
 
@@ -101,48 +102,43 @@ def test_drill_and_arm_ticks_do_not_allocate() -> None:
 
 
 APP_SCRIPT = r"""
-import json, micropython, time
+import array, json, micropython, time
 import simworld, machine
 b = json.load(open("board.json"))
 b["step_hz"] = %(step_hz)s
 json.dump(b, open("board.json", "w"))
-cfg = {"pins": b["pins"], "seed": 5, "speed": 0}
+# The RP2040 board file: its step pins are played by a PIO state machine,
+# run on virtual time.
+cfg = {"pins": b["pins"], "seed": 5, "speed": 0, "pio": 1, "pio_clock": 1}
 simworld.setup(cfg)
 import plant_drill, plant_arm, plant_loadcell
-plant_drill.attach(cfg)
+feed = plant_drill.attach(cfg)
 plant_arm.attach(cfg)
 plant_loadcell.attach(cfg)
 from sampler import app
-ctx, loop = app.build()
-d, a, sc = ctx.sub["drill"], ctx.sub["arm"], ctx.sub["scale"]
-ticks = [0] * 9000  # the tick of each scale step, preallocated for the lock
-dticks = [0] * 9000  # and of each drill step
-k = 0
-kd = 0
-n = 0
-real = sc.step
-dreal = d.step
-def counting(now_us):
-    global k
-    ticks[k] = n
-    k += 1
-    real(now_us)
-def dcounting(now_us):
-    global kd
-    dticks[kd] = n
-    kd += 1
-    dreal(now_us)
-sc.step = counting  # bound into the schedule by control_step
-d.step = dcounting
 try:
-    control = app.control_step(ctx, [machine.WDT(timeout=500)])
-except RuntimeError as e:
+    ctx, loop = app.build()
+except RuntimeError as e:  # a bad board file stops the boot
     print("ERR", e)
     raise SystemExit
+d, a, sg = ctx.sub["drill"], ctx.sub["arm"], ctx.sub["stepgen"]
+NAMES = ("stepgen", "drill", "arm")
+ticks = [array.array("H", range(9000)) for _ in NAMES]  # each step's tick, preallocated
+got = [0, 0, 0]
+n = 0
+def counting(j, real):
+    t = ticks[j]
+    def step(now_us):
+        t[got[j]] = n
+        got[j] += 1
+        real(now_us)
+    return step
+for j, sub in enumerate((sg, d, a)):
+    sub.step = counting(j, sub.step)  # bound into the schedule by control_step
+control = app.control_step(ctx, [machine.WDT(timeout=500)])
 ctx.safety.arm()
 d.start_drill(-1, 2000)
 a.start(-1, 1, a.plan_home())
-reads = sc.drv.reads
 %(tick)s
 while n < 8000:
     locked_tick()
@@ -154,41 +150,52 @@ def gap_range(t, m):
         hi = g if g > hi else hi
         lo = g if g < lo else lo
     return hi, lo
-mark = bytearray(8000)
-for i in range(k):
-    mark[ticks[i]] = 1
-shared = sum(mark[dticks[i]] for i in range(kd))
-print("OK", k, *gap_range(ticks, k), kd, *gap_range(dticks, kd), shared,
-      sc.drv.reads - reads, d.phase, a.state)
+marks = []
+for j in range(3):
+    m = bytearray(8000)
+    for i in range(got[j]):
+        m[ticks[j][i]] = 1
+    marks.append(m)
+shared = sum(marks[0][i] & marks[1][i] | marks[0][i] & marks[2][i] | marks[1][i] & marks[2][i]
+             for i in range(8000))
+out = ["OK"]
+for j in range(3):
+    hi, lo = gap_range(ticks[j], got[j])
+    out += [got[j], hi, lo]
+print(*out, shared, d.phase, a.state, feed.steps, d._feed.pos())
 """
 
 
 def _run_app(tmp_path: Path, step_hz: str) -> list[str]:
     shutil.copy(paths.BOARDS_DIR / "rpi_pico.json", tmp_path / "board.json")
-    r = run_micropython(APP_SCRIPT % {"step_hz": step_hz, "tick": LOCKED_TICK}, heap_kb=512, timeout=300,
-                        cwd=tmp_path)
+    r = run_micropython(APP_SCRIPT % {"step_hz": step_hz, "tick": LOCKED_TICK}, heap_kb=512,
+                        timeout=300, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout.split()
 
 
 def test_whole_control_tick_does_not_allocate_and_runs_each_subsystem_at_its_rate(
         tmp_path: Path) -> None:
-    out = _run_app(tmp_path, '{"drill": 100, "arm": 250, "scale": 250}')
+    out = _run_app(tmp_path, '{"stepgen": 250, "drill": 100, "arm": 250}')
     assert out[0] == "OK", out
-    calls, gmax, gmin, dcalls, dgmax, dgmin, shared, conversions, phase, arm_state = map(
-        int, out[1:11])
-    assert (calls, gmax, gmin) == (2000, 4, 4)  # every 4th tick of 8000 at 1 kHz
-    assert (dcalls, dgmax, dgmin) == (800, 10, 10)  # every 10th
-    assert shared == 0  # staggered: the slow steps never share a tick
-    assert conversions > 0  # the HX711 was read under the lock too
+    (sg_calls, sg_max, sg_min, d_calls, d_max, d_min, a_calls, a_max, a_min, shared, phase,
+     arm_state, plant_feed, feed_pos) = map(int, out[1:15])
+    assert (sg_calls, sg_max, sg_min) == (2000, 4, 4)  # every 4th tick of 8000 at 1 kHz
+    assert (a_calls, a_max, a_min) == (2000, 4, 4)
+    assert (d_calls, d_max, d_min) == (800, 10, 10)  # every 10th
+    assert shared == 0  # staggered: no two of them share a tick
     assert phase > 0 and arm_state > 0  # drill and arm were working meanwhile
+    # The feed's pulses went out through the PIO to the plant: the carriage
+    # is where the step generator says, less what is still queued (8 ticks
+    # at most, one step a tick).
+    assert plant_feed != 0 and 0 <= abs(feed_pos) - abs(plant_feed) <= 8, (plant_feed, feed_pos)
 
 
 def test_without_step_hz_every_subsystem_steps_every_tick(tmp_path: Path) -> None:
     out = _run_app(tmp_path, "{}")
-    assert out[0] == "OK" and out[1:4] == ["8000", "1", "1"] and out[4:7] == ["8000", "1", "1"]
+    assert out[0] == "OK" and out[1:10] == ["8000", "1", "1"] * 3, out
 
 
 def test_a_rate_that_does_not_divide_the_loop_rate_is_a_clear_error(tmp_path: Path) -> None:
-    out = _run_app(tmp_path, '{"scale": 300}')
-    assert out[:2] == ["ERR", "board.json:"] and "scale=300" in out, out
+    out = _run_app(tmp_path, '{"drill": 300}')
+    assert out[:2] == ["ERR", "board.json:"] and "drill=300" in out, out

@@ -40,7 +40,7 @@ ctx.sub["scale"] = s
 
 def tick():
     simworld.advance(1000)
-    s.step(time.ticks_us())
+    s.poll(time.ticks_us())
     s.service(time.ticks_ms())
 
 def run_cmd(name, fields):
@@ -87,7 +87,7 @@ for i in range(8000):
     t = time.ticks_us()
     micropython.heap_lock()
     try:
-        s.step(t)
+        s.poll(t)
     except MemoryError:
         fails += 1
     micropython.heap_unlock()

@@ -38,7 +38,7 @@ for kind, start, goal, a, vm in cases:
     passed = 0
     ticks = 0
     while ax.moving() and ticks < 100000:
-        m = G.advance(q, 2)
+        m = G.advance(q, 2, 1, sg._pm, sg._io, 0)
         sg.busy = m >> 16  # as StepGen.step keeps it
         bit = 1 if kind == "trap" else 2
         if m & bit:

@@ -117,6 +117,28 @@ def _pin_no(p):
     return p._id if isinstance(p, Pin) else int(p)
 
 
+# GPIO output set/clear registers the board files name ("gpio_out"): the
+# RP2040's SIO GPIO_OUT_SET/CLR and the ESP32's GPIO_OUT_W1TS/W1TC. A store
+# drives each of the board's pins in its mask on the bus, lowest first.
+_GPIO_REGS = {0xD0000014: 1, 0xD0000018: 0, 0x3FF44008: 1, 0x3FF4400C: 0}
+
+
+class _Mem32:
+    def __setitem__(self, addr, v):
+        level = _GPIO_REGS.get(addr)
+        if level is None:
+            raise ValueError("machine.mem32: no simulated register at 0x%08x" % addr)
+        for pin in _w.gpio_pins:
+            if v >> pin & 1:
+                _w.pin_write(pin, level)
+
+    def __getitem__(self, addr):
+        raise ValueError("machine.mem32: no simulated register at 0x%08x" % addr)
+
+
+mem32 = _Mem32()
+
+
 class PWM:
     def __init__(self, pin, freq=1000, duty_u16=0, duty_ns=None):
         self._pin = _pin_no(pin)

@@ -6,11 +6,14 @@
 # PIO cycle at a time, reading and driving pins on simworld's pin bus, so a
 # PIO program is tested as the hardware would run it, not re-implemented.
 #
-# Nothing runs a state machine behind the test's back: it advances only in
-# StateMachine.run(cycles) (sim only) and while a get()/put() would block on
-# hardware. That keeps it out of the emulator's timing, and is why it is
-# importable only in a world set up with {"pio": 1}: an RP2040 board file in
-# the emulator keeps its GPIO HX711 driver and machine.Encoder.
+# A state machine advances in StateMachine.run(cycles) (sim only) and while
+# a get()/put() would block on hardware; in a world set up with
+# {"pio_clock": 1} it also runs as virtual time passes, at its clock (freq).
+# rp2 is importable only in a world set up with {"pio": 1}: an RP2040 board
+# file in the emulator keeps its GPIO HX711 driver and machine.Encoder.
+# run() skips what cannot change while the pins and FIFOs stand still: a
+# stall (a wait, a blocking pull or push) ends the call, and a
+# `jmp x--`/`jmp y--` onto itself counts down in one step.
 #
 # Supported: jmp (all conditions), wait gpio/pin, in, out (pins, x, y, null,
 # pindirs, pc, isr), push/pull (iffull/ifempty, block/noblock), mov (pins, x,
@@ -20,6 +23,7 @@
 import simworld
 
 _M32 = 0xFFFFFFFF
+_SYS_HZ = 125000000  # a state machine without freq= runs at the system clock
 _GET_LIMIT = 1000000  # cycles a blocking get()/put() waits before giving up
 
 
@@ -279,7 +283,9 @@ class _StateMachine:
     def init(self, program, freq=-1, *, in_base=None, out_base=None, set_base=None,
              jmp_pin=None, sideset_base=None, in_shiftdir=None, out_shiftdir=None,
              push_thresh=None, pull_thresh=None):
-        self._active = False
+        self.active(0)
+        self._freq = _SYS_HZ if freq <= 0 else freq
+        self._frac = 0
         p = program
         off = self._pio._load(p)
         self._prog = p
@@ -319,7 +325,19 @@ class _StateMachine:
     def active(self, v=None):
         if v is not None:
             self._active = bool(v)
+            if simworld.config.get("pio_clock"):
+                if self._active:
+                    simworld.add_clocked(self)
+                else:
+                    simworld.remove_clocked(self)
         return self._active
+
+    def clock(self, us):
+        """Virtual time passing (a {"pio_clock": 1} world): us microseconds
+        of cycles at this machine's clock."""
+        c = us * self._freq + self._frac
+        self._frac = c % 1000000
+        self.run(c // 1000000)
 
     def exec(self, instr):
         if not isinstance(instr, int):
@@ -349,9 +367,13 @@ class _StateMachine:
         return buf
 
     def put(self, value, shift=0):
-        for v in (value,) if isinstance(value, int) else value:
+        if isinstance(value, int):
             self._block_until(self._tx, False)
-            self._tx.put((v << shift) & _M32)
+            self._tx.put((value << shift) & _M32)
+            return
+        for i in range(len(value)):  # indexed: no iterator object (heap_lock tests)
+            self._block_until(self._tx, False)
+            self._tx.put((value[i] << shift) & _M32)
 
     def _block_until(self, fifo, want_data):
         # The CPU would stall here while the state machine runs on.
@@ -364,27 +386,54 @@ class _StateMachine:
 
     def run(self, cycles):
         """Sim only: let `cycles` PIO clock cycles pass (none while inactive)."""
-        if self._active:
-            for _ in range(cycles):
-                self._cycle()
+        if not self._active:
+            return
+        mem = self._pio._mem
+        n = cycles
+        while n > 0:
+            d = self._delay
+            if d:
+                d = d if d < n else n
+                self._delay -= d
+                n -= d
+                continue
+            if self._latched < 0:
+                w = mem[self.pc]
+                if w >> 13 == 0 and w & 31 == self.pc and not (w >> 8) & self._dmask:
+                    # A count-down onto itself: all but its last pass at once.
+                    a = (w >> 5) & 7
+                    r = self.x if a == 2 else self.y if a == 4 else 0
+                    k = r if r < n else n - 1
+                    if k > 0:
+                        self._side_set(w)
+                        if a == 2:
+                            self.x -= k
+                        else:
+                            self.y -= k
+                        n -= k
+                        continue
+            if self._cycle():
+                return  # stalled: nothing changes until the pins or FIFOs do
+            n -= 1
 
     # --- the interpreter: one PIO clock cycle per call ---
 
     def _cycle(self):
+        """One cycle; True when the instruction stalled (retried next cycle)."""
         if self._delay:
             self._delay -= 1
-            return
+            return False
         latched = self._latched >= 0
         w = self._latched if latched else self._pio._mem[self.pc]
         self._side_set(w)
         nxt = self._execute(w)
-        if nxt == -2:  # stalled: retried next cycle
-            return
+        if nxt == -2:
+            return True
         if latched:
             self._latched = -1
             if nxt >= 0:
                 self.pc = nxt
-            return
+            return False
         if nxt >= 0:
             self.pc = nxt
         elif self.pc == self._wrap:
@@ -392,6 +441,7 @@ class _StateMachine:
         else:
             self.pc = (self.pc + 1) & 31
         self._delay = (w >> 8) & self._dmask
+        return False
 
     def _side_set(self, w):
         n = self._ss_n

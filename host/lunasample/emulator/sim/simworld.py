@@ -49,6 +49,7 @@ last_actuation_us = -1
 fault_on_us = {}
 _step_pins = ()
 _motor_pwm_pins = ()
+gpio_pins = ()  # the board file's pins, in order
 writes_left = 0  # flash writes until a "power_cut_on_write" cut
 reset_cause = 1  # machine.PWRON_RESET
 config = {}
@@ -84,8 +85,9 @@ def setup(cfg):
     reset_cause = int(cfg.get("reset_cause", 1))
     for k, v in cfg.get("faults", {}).items():
         faults[k] = v
-    global _step_pins, _motor_pwm_pins
+    global _step_pins, _motor_pwm_pins, gpio_pins
     names = cfg.get("pins", {})
+    gpio_pins = tuple(sorted(set(p for p in names.values() if isinstance(p, int))))
     _step_pins = tuple(p for n, p in names.items() if n.endswith("_step"))
     _motor_pwm_pins = tuple(p for n, p in names.items() if n == "drill_pwm")
     _ctl_in = _open_fd("LUNASAMPLE_CTL_IN")
@@ -93,6 +95,19 @@ def setup(cfg):
     if _ctl_in is not None:
         _poller = _select.poll()
         _poller.register(_ctl_in, _select.POLLIN)
+
+
+clocked = []  # peripherals running on virtual time: clock(us) as it passes
+
+
+def add_clocked(dev):
+    if dev not in clocked:
+        clocked.append(dev)
+
+
+def remove_clocked(dev):
+    if dev in clocked:
+        clocked.remove(dev)
 
 
 def attach_pin(pin, dev):
@@ -182,6 +197,8 @@ def advance(us):
     while True:
         step_to = _next_plant if _next_plant < target else target
         if step_to > vt_us:
+            for c in clocked:
+                c.clock(step_to - vt_us)
             vt_us = step_to
         _service()
         if vt_us >= target:
