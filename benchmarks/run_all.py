@@ -45,12 +45,13 @@ class Figure:
 # one name, by "benchmark.name". Anything else a benchmark prints is kept in
 # the JSON and shown after these, without goal or anchor.
 FIGURES: dict[str, Figure] = {
-    "step_us": Figure("control tick, busiest, unix port (simulated machine included)", "us", "",
+    "step_us": Figure("control tick, busiest, unix port (hardware calls replayed)", "us", "",
                       "integer PID ~0.3 us on x86 (DESIGN.md)"),
-    "fw_us": Figure("  the firmware's own share", "us", "", "simulated calls timed, same run"),
+    "fw_us": Figure("  the firmware's own share", "us", "", "replay wrapper timed, same run"),
     "rp2040_ratio": Figure("  RP2040 / unix-port cost, integer loop", "x", "",
                            "published RP2040 loop time, same-run unix time"),
-    "step_pct_rp2040_1khz": Figure("control tick on RP2040, busiest (estimate)", "% of 1 ms",
+    "step_pct_rp2040_1khz": Figure("control tick on RP2040 (steps on PIO), busiest (estimate)",
+                                   "% of 1 ms",
                                    "< 5", "Cortex-M0+ 125 MHz, MicroPython 1.23"),
     "mean_pct_rp2040_1khz": Figure("  the same, mean over a whole scoop", "% of 1 ms", "< 5",
                                    "Cortex-M0+ 125 MHz, MicroPython 1.23"),
