@@ -66,6 +66,11 @@ def parse(buf):
         crc = (crc << 4) | v
     if proto.crc16(buf, 0, i) != crc:
         return None
+    for j in range(i + 5, REC - 1):
+        if buf[j] != 32:
+            # Not padding: a good record's head spliced onto another's tail
+            # (bytes lost between them), whose loss must be reported.
+            return None
     try:
         text = bytes(buf[:i]).decode()
         p = text.split(";")

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lunasample import journal as hostj
@@ -155,6 +155,9 @@ def _damage(data: bytes, d: tuple, rng: random.Random) -> tuple[bytes, set[int]]
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(DAMAGE, st.integers(0, 2**32 - 1))
+# Found in CI: the cut leaves record 1's body and checksum whole, followed by
+# record 2's last checksum digit in the padding.
+@example(damage=("delete", 38, 80), seed=0)
 def test_recovery_keeps_every_intact_record(pristine: Path, tmp_path: Path,
                                             damage: tuple, seed: int) -> None:
     d = Path(tempfile.mkdtemp(dir=tmp_path))

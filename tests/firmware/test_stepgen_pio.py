@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import run_micropython
@@ -64,7 +64,7 @@ sg, axes, drv = board(k)
 start(axes, moves)
 held = {}
 t = 0
-while t < 4000:
+while t < 200000 and (t <= 3000 or sg.busy):  # the holds, then to the end
     for i, at in enumerate(holds):
         if at == t:
             axes[i].hold()
@@ -85,6 +85,8 @@ move = st.tuples(st.integers(-3000, 3000), st.integers(100, 65536), st.integers(
 @settings(max_examples=6, deadline=None)
 @given(st.sampled_from([1, 2, 4]), st.lists(move, min_size=4, max_size=4),
        st.lists(st.integers(-1, 3000), min_size=4, max_size=4))
+# A slow feed move, longer than the 3000 ticks the holds fall in.
+@example(k=1, moves=[(0, 100, 2000)] * 3 + [(123, 100, 2000)], holds=[0, 0, 0, -1])
 def test_pulses_on_the_pins_are_the_positions_and_stop_at_a_hold(
         k: int, moves: list[tuple[int, int, int]], holds: list[int]) -> None:
     r = run_micropython(MOVES % {"case": json.dumps([k, moves, holds])}, heap_kb=256,
