@@ -208,7 +208,10 @@ class Axis:
     """One stepper axis: its pins, and its words in the shared profile array."""
 
     def __init__(self, g, i, step_pin, dir_pin):
-        self.st = Stepper(step_pin, dir_pin)
+        # With a PIO the state machine owns the pins (its out_init made them
+        # PIO outputs): a machine.Pin(OUT) here would hand them back to the
+        # CPU on an RP2040.
+        self.st = Stepper(step_pin, dir_pin) if g._sm is None else None
         self._g = g
         self._q = g._q
         self._k = i * W

@@ -69,11 +69,14 @@ class Pin:
     def init(self, mode=-1, pull=-1, value=None):
         if mode != -1:
             self._mode = mode
+            _w.pin_fn.pop(self._id, None)  # the CPU's again (SIO)
         if value is not None:
             _w.pin_write(self._id, value)
 
     def value(self, v=None):
         d = self._dev
+        if v is not None and _w.pin_fn and self._id in _w.pin_fn:
+            return  # a PIO drives this pad
         if d is not None:
             if v is None:
                 return d.pin_read(self._id)
@@ -86,22 +89,26 @@ class Pin:
     __call__ = value
 
     def on(self):
+        if _w.pin_fn and self._id in _w.pin_fn:
+            return
         if self._dev is not None:
             self._dev.pin_write(self._id, 1)
         else:
             _w.pin_write(self._id, 1)
 
     def off(self):
+        if _w.pin_fn and self._id in _w.pin_fn:
+            return
         if self._dev is not None:
             self._dev.pin_write(self._id, 0)
         else:
             _w.pin_write(self._id, 0)
 
     def high(self):
-        _w.pin_write(self._id, 1)
+        self.on()
 
     def low(self):
-        _w.pin_write(self._id, 0)
+        self.off()
 
     def irq(self, handler=None, trigger=3):
         return None
@@ -128,8 +135,9 @@ class _Mem32:
         level = _GPIO_REGS.get(addr)
         if level is None:
             raise ValueError("machine.mem32: no simulated register at 0x%08x" % addr)
+        fn = _w.pin_fn
         for pin in _w.gpio_pins:
-            if v >> pin & 1:
+            if v >> pin & 1 and pin not in fn:  # a PIO's pads ignore the CPU's outputs
                 _w.pin_write(pin, level)
 
     def __getitem__(self, addr):

@@ -310,6 +310,7 @@ class _StateMachine:
                              (self._set_base, p.set_init)):
             for i, lv in enumerate(levels):
                 if lv >= PIO.OUT_LOW:
+                    simworld.pin_fn[base + i] = self._id >> 2  # pio_gpio_init
                     simworld.pin_write(base + i, lv - PIO.OUT_LOW)
         self.restart()
         self.pc = off
@@ -449,7 +450,7 @@ class _StateMachine:
             return
         v = ((w >> 8) & 31) >> (5 - n)
         for i in range(n):
-            simworld.pin_write(self._ss_base + i, (v >> i) & 1)
+            self._drive(self._ss_base + i, (v >> i) & 1)
 
     def _pins(self, base, n):
         v = 0
@@ -459,7 +460,12 @@ class _StateMachine:
 
     def _write_pins(self, base, n, v):
         for i in range(n):
-            simworld.pin_write(base + i, (v >> i) & 1)
+            self._drive(base + i, (v >> i) & 1)
+
+    def _drive(self, pin, level):
+        # Only a pad given to this PIO follows it.
+        if simworld.pin_fn.get(pin) == self._id >> 2:
+            simworld.pin_write(pin, level)
 
     def _execute(self, w):
         """Next pc for a jump, -1 to fall through, -2 when stalled."""

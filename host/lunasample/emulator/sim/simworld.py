@@ -36,6 +36,11 @@ _next_ctl = 0
 _next_snap = 0
 
 pins = {}  # pin number -> device with pin_read/pin_write, or int latch
+# GPIO function select: pin number -> the PIO block driving it (0, 1); a pin
+# not listed is the CPU's. machine.Pin(n, mode) takes a pin back for the
+# CPU, a state machine's out/set/side-set init hands it to its PIO, and a
+# write from anyone else does not reach the pad, as on an RP2040.
+pin_fn = {}
 pwm = {}  # pin number -> duty_u16
 adc_src = {}  # pin number -> callable returning 0..65535
 enc_src = {}  # pin number (phase A) -> callable returning count
