@@ -99,11 +99,16 @@ class Journal:
         except OSError:
             return
         with f:
-            good, bad = self._walk(f, None)
+            good, bad, gaps = self._walk(f, None)
         self.slots = good
-        if bad:
-            self.dropped = bad
+        if bad or gaps:
+            # Numbers are consecutive in the file (a cleared journal's marker
+            # carries the last number): a gap is records lost, even when the
+            # bytes around it read as good records. A gap stays in the file,
+            # so it is reported at every boot.
+            self.dropped = bad + gaps
             self._ev = True
+        if bad:
             # Keep the good records, in order, and replace the file atomically.
             with open(_FILE, "rb") as src, open(_TMP, "wb") as dst:
                 self._walk(src, dst)
@@ -112,7 +117,8 @@ class Journal:
     def _walk(self, f, dst):
         # Good records of f in order (numbers ascending): noted, or copied to
         # dst. On damage, resync at the next newline: it ends either a torn
-        # record or a good one shifted by stray bytes. Returns (good, bad).
+        # record or a good one shifted by stray bytes. Returns (good, bad,
+        # records missing between good ones).
         buf = self.buf
         o = 0
         prev = -1
@@ -120,6 +126,7 @@ class Journal:
         tried = -1
         good = 0
         bad = 0
+        gaps = 0
         while True:
             f.seek(o)
             n = f.readinto(buf)
@@ -127,6 +134,8 @@ class Journal:
                 break
             r = parse(buf) if n == REC else None
             if r is not None and r[0] > prev:
+                if prev >= 0:
+                    gaps += r[0] - prev - 1
                 prev = r[0]
                 good += 1
                 o += REC
@@ -151,7 +160,7 @@ class Journal:
                 o = c
             else:
                 o += j + 1
-        return good, bad
+        return good, bad, gaps
 
     def _note(self, r):
         if r[1] == "X":
