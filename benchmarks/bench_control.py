@@ -53,7 +53,7 @@ ADD_LOOP_MS_1E6 = {"rp2040": 7984.0, "esp32": 6112.0}
 
 
 STEP_SCRIPT = r"""
-import json, time, utime
+import array, json, time, utime
 import simworld, machine
 b = json.load(open("board.json"))
 PIO = %(pio)r
@@ -85,7 +85,6 @@ now_us = time.ticks_us  # the harness's clock, never counted
 PASS, RECORD, REPLAY = 0, 1, 2
 STATE = [PASS]
 NONE = -2147483647  # a call that returned None
-import array
 OUT = array.array("i", bytes(4 * 500000))  # results, recording: preallocated
 NOUT = [0]
 POS = [0]  # the next result, replaying
@@ -115,29 +114,29 @@ def hw(key_of, f):
 
 COUNT = %(mode)r == "count"
 SPLIT = %(mode)r == "split"
-if True:
-    def pin_kind(a):
-        dev = a[0]._dev is not None
-        if len(a) > 1:
-            return "dev_w" if dev else "pin_w"
-        return "dev_r" if dev else "pin_r"
-    for cls, attr, key in (
-            (machine.Pin, "value", pin_kind), (machine.Pin, "__call__", pin_kind),
-            (machine.Pin, "on", lambda a: "dev_w" if a[0]._dev is not None else "pin_w"),
-            (machine.Pin, "off", lambda a: "dev_w" if a[0]._dev is not None else "pin_w"),
-            (type(machine.mem32), "__setitem__", lambda a: "mem"),
-            (machine.ADC, "read_u16", lambda a: "adc"),
-            (machine.Encoder, "value", lambda a: "enc"),
-            (machine.PWM, "duty_u16", lambda a: "pwm"), (machine.WDT, "feed", lambda a: "wdt"),
-            (time, "ticks_us", lambda a: "time"), (time, "ticks_ms", lambda a: "time"),
-            (time, "ticks_diff", lambda a: "time"), (time, "ticks_add", lambda a: "time"),
-            (machine, "disable_irq", lambda a: "irq"), (machine, "enable_irq", lambda a: "irq")):
-        setattr(cls, attr, hw(key, getattr(cls, attr)))
-    if PIO:
-        import pio_sim
-        for attr in PIO_CALLS:
-            setattr(pio_sim._StateMachine, attr,
-                    hw(lambda a, k="pio_" + attr: k, getattr(pio_sim._StateMachine, attr)))
+def pin_kind(a):
+    dev = a[0]._dev is not None
+    if len(a) > 1:
+        return "dev_w" if dev else "pin_w"
+    return "dev_r" if dev else "pin_r"
+
+for cls, attr, key in (
+        (machine.Pin, "value", pin_kind), (machine.Pin, "__call__", pin_kind),
+        (machine.Pin, "on", lambda a: "dev_w" if a[0]._dev is not None else "pin_w"),
+        (machine.Pin, "off", lambda a: "dev_w" if a[0]._dev is not None else "pin_w"),
+        (type(machine.mem32), "__setitem__", lambda a: "mem"),
+        (machine.ADC, "read_u16", lambda a: "adc"),
+        (machine.Encoder, "value", lambda a: "enc"),
+        (machine.PWM, "duty_u16", lambda a: "pwm"), (machine.WDT, "feed", lambda a: "wdt"),
+        (time, "ticks_us", lambda a: "time"), (time, "ticks_ms", lambda a: "time"),
+        (time, "ticks_diff", lambda a: "time"), (time, "ticks_add", lambda a: "time"),
+        (machine, "disable_irq", lambda a: "irq"), (machine, "enable_irq", lambda a: "irq")):
+    setattr(cls, attr, hw(key, getattr(cls, attr)))
+if PIO:
+    import pio_sim
+    for attr in PIO_CALLS:
+        setattr(pio_sim._StateMachine, attr,
+                hw(lambda a, k="pio_" + attr: k, getattr(pio_sim._StateMachine, attr)))
 
 class Line:
     # The console: nothing to read, frames written go nowhere.
@@ -247,13 +246,15 @@ if COUNT:
     with open("hw.rec", "wb") as f:
         f.write("%%d\n" %% NOUT[0])
         f.write(memoryview(OUT)[:NOUT[0]])
+    for name in SUBS:
+        print("SUBCALLS", name, sum(n for (s, k), n in busy_calls.items() if s == name) / N)
 else:
     # The whole replay was used: the replayed run took the recorded path.
     assert POS[0] == len(REC), (POS[0], len(REC))
     # The wrapper's own time, answering from a recording (the fastest of
     # several batches: noise only adds time).
     w = hw(lambda a: "x", None)
-    saved, REC, POS[0] = REC, array.array("i", [NONE] * 3000), 0
+    REC = array.array("i", [NONE] * 3000)
     STATE[0] = REPLAY
     best = 1 << 30
     for _ in range(7):
@@ -264,9 +265,6 @@ else:
         best = min(best, utime.ticks_diff(utime.ticks_us(), t0))
     STATE[0] = PASS
     print("STUB", best / 3000)
-if COUNT:
-    for name in SUBS:
-        print("SUBCALLS", name, sum(n for (s, k), n in busy_calls.items() if s == name) / N)
 if SPLIT:
     for name in SUBS:
         print("BY", name, busy_by[name] / N)

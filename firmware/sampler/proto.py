@@ -125,12 +125,10 @@ def encode(seq, mtype, fields=None):
     if fields:
         items = fields.items() if isinstance(fields, dict) else fields
         for k, v in items:
-            if type(v) is int:
-                v = str(v)  # digits and '-': nothing to check
-            else:
-                v = str(v)
-                _check_token(v, "value")
-            parts.append(k + "=" + v)
+            s = str(v)
+            if type(v) is not int:  # an int is digits and '-': nothing to check
+                _check_token(s, "value")
+            parts.append(k + "=" + s)
     body = ",".join(parts)
     _check_token(mtype, "type")
     raw = body.encode()

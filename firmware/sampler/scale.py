@@ -1,9 +1,10 @@
 # Regolith scale: HX711 under the sample container. Polls the chip in its
 # turn of the loop's service phase, every few ticks (never waits): weighing
-# is not control, so it stays off the control step. Filters (sampler/filters.py), converts to mg with the
-# two-point calibration (sampler/scale_cal.py: flash file, TARE/CAL/WEIGH/
-# SCALE commands), flags a settled reading, tracks slow zero drift while
-# idle and empty, and keeps per-container accounting toward the target.
+# is not control, so it stays off the control step. Filters
+# (sampler/filters.py), converts to mg with the two-point calibration
+# (sampler/scale_cal.py: flash file, TARE/CAL/WEIGH/SCALE commands), flags a
+# settled reading, tracks slow zero drift while idle and empty, and keeps
+# per-container accounting toward the target.
 # While the drill turns, the filter's average spans whole turns (the drill's
 # measured speed and the measured conversion period), which cancels the
 # vibration it shakes into the pan.

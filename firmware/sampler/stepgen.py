@@ -295,6 +295,7 @@ class StepGen:
         self._pm = array.array("i", [0] * (MAX_AXES * _PW))
         self._io = array.array("i", [0, 0, 0])
         self._k = k
+        self.rate_hz = hz // k  # its schedule's rate (app.control_step)
         self._set = self._clr = 0
         self._sm = None
         self._base = -1
@@ -341,15 +342,13 @@ class StepGen:
             if not (base <= step_pin < base + 8 and base <= dir_pin < base + 8):
                 raise RuntimeError("stepgen: step and dir pins must be GPIO %d-%d for the PIO"
                                    % (base, base + 7))
-            step_pin -= base
-            dir_pin -= base
         elif self._set and not (0 <= step_pin < 30 and 0 <= dir_pin < 30):
             raise RuntimeError("stepgen: gpio_out needs step and dir pins below GPIO 30")
-        ax = (RateAxis if rate else Axis)(self, self.n, step_pin + max(base, 0),
-                                          dir_pin + max(base, 0))
+        ax = (RateAxis if rate else Axis)(self, self.n, step_pin, dir_pin)
+        off = base if base >= 0 else 0  # bits in the PIO's window, or in GPIO_OUT
         k = self.n * _PW
-        self._pm[k] = 1 << step_pin
-        self._pm[k + 1] = 1 << dir_pin
+        self._pm[k] = 1 << (step_pin - off)
+        self._pm[k + 1] = 1 << (dir_pin - off)
         self._pm[k + 2] = 1  # Stepper starts its direction pin forwards
         if rate:
             ax.rate(0)
@@ -462,5 +461,4 @@ def of(ctx):
             # The PIO's FIFO holds 8 words: k queued behind k.
             raise RuntimeError("board.json: step_hz stepgen must be at least loop_hz / 4")
         sg = ctx.sub["stepgen"] = StepGen(b.get("gpio_out"), pio, k, hz)
-        sg.rate_hz = hz // k  # its schedule's rate, whatever step_hz says
     return sg

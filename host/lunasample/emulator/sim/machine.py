@@ -74,41 +74,34 @@ class Pin:
             _w.pin_write(self._id, value)
 
     def value(self, v=None):
+        if v is not None:
+            self._out(v)
+            return None
         d = self._dev
-        if v is not None and _w.pin_fn and self._id in _w.pin_fn:
-            return  # a PIO drives this pad
-        if d is not None:
-            if v is None:
-                return d.pin_read(self._id)
-            d.pin_write(self._id, v)
-        elif v is None:
-            return _w.pin_read(self._id)
-        else:
-            _w.pin_write(self._id, v)
+        return d.pin_read(self._id) if d is not None else _w.pin_read(self._id)
 
     __call__ = value
 
-    def on(self):
+    def _out(self, v):
         if _w.pin_fn and self._id in _w.pin_fn:
-            return
-        if self._dev is not None:
-            self._dev.pin_write(self._id, 1)
+            return  # a PIO drives this pad
+        d = self._dev
+        if d is not None:
+            d.pin_write(self._id, v)
         else:
-            _w.pin_write(self._id, 1)
+            _w.pin_write(self._id, v)
+
+    def on(self):
+        self._out(1)
 
     def off(self):
-        if _w.pin_fn and self._id in _w.pin_fn:
-            return
-        if self._dev is not None:
-            self._dev.pin_write(self._id, 0)
-        else:
-            _w.pin_write(self._id, 0)
+        self._out(0)
 
     def high(self):
-        self.on()
+        self._out(1)
 
     def low(self):
-        self.off()
+        self._out(0)
 
     def irq(self, handler=None, trigger=3):
         return None
