@@ -154,6 +154,23 @@ def build():
     return ctx, loop
 
 
+def _one_call(row):
+    """A tick's steps as one callable, None for none: the empty tick of a
+    board whose work is spread (the RP2040's) costs a look-up, not a call."""
+    if not row:
+        return None
+    if len(row) == 1:
+        return row[0]
+    row = tuple(row)
+
+    @micropython.native
+    def each(now_us):
+        for f in row:
+            f(now_us)
+
+    return each
+
+
 def control_step(ctx, wdt):
     """The loop's allocation-free control step: each subsystem's step at its
     rate, and the watchdog (wdt[0], once started) once a cycle.
@@ -162,8 +179,8 @@ def control_step(ctx, wdt):
     ticks, each on its own tick of that cycle, so the slower work (the
     drill's and the arm's supervision, the step generator's batches on a PIO
     board) spreads over the ticks; the rest run every tick. The schedule is
-    a table of one tuple of step functions per tick of the cycle, built
-    here: a tick costs one look-up and its calls."""
+    a table of one callable (or None) per tick of the cycle, built here: a
+    tick costs one look-up and, on a tick with work, one call."""
     hz = ctx.board["loop_hz"]
     subs = [(n, s) for n, s in ctx.sub.items() if hasattr(s, "step")]
     divs = {}
@@ -209,15 +226,16 @@ def control_step(ctx, wdt):
             d = divs.get(name, 1)
             if d == 1 or t % d == offset[name]:
                 row.append(sub.step)
-        table.append(tuple(row))
+        table.append(_one_call(row))
     table = tuple(table)
     tick = [0]
 
     @micropython.native
     def control(now_us):
         t = tick[0]
-        for step in table[t]:
-            step(now_us)
+        f = table[t]
+        if f is not None:
+            f(now_us)
         t += 1
         tick[0] = 0 if t >= cycle else t
 

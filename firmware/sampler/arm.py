@@ -25,9 +25,9 @@ _DECK_J1 = const(45000)  # mdeg: yaw below this is over the lander deck
 _HOME_DPS = const(20)
 _BACKOUT = const(30)  # steps a closed home switch is left by before approaching
 _SW_FAR = const(20)  # steps from the trip point where a closed switch is wrong
-_SUP_HZ = const(250)  # supervision rate
-_SW_N = const(5)  # supervision periods a wrongly closed switch is tolerated
-_STALL_N = const(8)  # supervision periods of stall current
+_SUP_HZ = const(250)  # supervision rate at most (the arm's own rate if lower)
+_SW_MS = const(20)  # how long a wrongly closed switch is tolerated
+_STALL_MS = const(32)  # how long stall current is tolerated
 _SERVO_MS = const(600)
 # The control step's state lives in one array('i'), Arm._v, so that the
 # step loads one attribute for all of it: these words, then from _JW on
@@ -44,7 +44,9 @@ _HJ = const(7)  # joint being homed, -1 none
 _BITS = const(8)  # the joints' bits in the step generator's busy
 _ACTIVE = const(9)  # state != A_IDLE, kept by _set_state
 _HOMED = const(10)  # homed, kept by _set_homed
-_JW = const(11)
+_SW_N = const(11)  # _SW_MS in supervision periods
+_STALL_N = const(12)  # _STALL_MS in supervision periods
+_JW = const(13)
 OPEN = const(0)
 CLOSED = const(90)
 DUMPED = const(180)
@@ -121,7 +123,13 @@ class Arm:
         v = [0] * _JW
         v[_STALL_MA] = 1500
         v[_SUP] = 1
-        v[_SUP_DIV] = div if div > 0 else 1
+        div = div if div > 0 else 1
+        v[_SUP_DIV] = div
+        # The tolerances in supervision periods (at least one, rounded up):
+        # the same time at any board rate.
+        sup_hz = self._rate // div
+        v[_SW_N] = (_SW_MS * sup_hz + 999) // 1000
+        v[_STALL_N] = (_STALL_MS * sup_hz + 999) // 1000
         v[_HJ] = -1
         v[_BITS] = self._axes[0].m.bit | self._axes[1].m.bit | self._axes[2].m.bit
         for ax in self._axes:
@@ -346,7 +354,7 @@ class Arm:
             if moving and ma > int(v[_STALL_MA]):
                 n = int(v[_STALL_CNT]) + 1
                 v[_STALL_CNT] = n
-                if n >= _STALL_N:
+                if n >= int(v[_STALL_N]):
                     self._trip(S.F_ARM_STALL)
                     return
             else:
@@ -383,7 +391,7 @@ class Arm:
         # A home switch closed far from its trip point. True if tripped.
         v = self._v
         v[_SW_CNT] += 1
-        if v[_SW_CNT] < _SW_N:
+        if v[_SW_CNT] < v[_SW_N]:
             return False
         # Driven away yet still on the switch: a joint that did not move
         # draws stall current; otherwise the switch itself is wrong.

@@ -356,6 +356,8 @@ class StepGen:
             ax.limits(ONE, ONE)
         self._st.append(ax.st)
         self.n += 1
+        if self._sm is not None:
+            self.step = self._batcher()
         return ax
 
     def switch(self, ax, pin):
@@ -403,27 +405,45 @@ class StepGen:
                 if steps & pm[i * _PW]:
                     q[i * W + POS] -= 1 if w & pm[i * _PW + 1] else -1
 
-    @micropython.native
-    def step(self, now_us):
-        if self._armed:
-            # Before any pulse: an axis already on its switch does not step.
-            for ax in self._sw:
-                if ax.armed and ax.sw.value():
-                    ax.hold()  # and stops watching
-                    ax.hit = 1
+    def _watch_switches(self):
+        # Before any pulse: an axis already on its switch does not step.
+        for ax in self._sw:
+            if ax.armed and ax.sw.value():
+                ax.hold()  # and stops watching
+                ax.hit = 1
+
+    def _batcher(self):
+        """The PIO board's step, rebuilt by axis(): what does not change once
+        the axes are made is bound in its default arguments (a closure over
+        more than a few names allocates at every call), sparing a batch the
+        look-ups that were the bulk of its cost."""
         sm = self._sm
-        if sm is not None:
+
+        @micropython.native
+        def step(now_us, g=self, fifo=sm.tx_fifo, put=sm.put, q=self._q, pm=self._pm,
+                 bufs=self._bufs, n=self.n, k=self._k, adv=advance):
+            if g._armed:
+                g._watch_switches()
             # A batch of k ticks, queued behind at most k more: the FIFO
             # (2k words at most) never blocks the loop.
-            if sm.tx_fifo() > self._k:
+            if fifo() > k:
                 return  # the PIO is behind the loop: plan when it catches up
-            buf = self._bufs[self._cur ^ 1]
-            m = advance(self._q, self.n, self._k, self._pm, buf, 1)
-            self.busy = m >> 16
+            c = g._cur ^ 1
+            buf = bufs[c]
+            m = adv(q, n, k, pm, buf, 1)
+            g.busy = m >> 16
             if m & 0xFF:
-                self._cur ^= 1
-                sm.put(buf)
-            return
+                g._cur = c
+                put(buf)
+
+        return step
+
+    @micropython.native
+    def step(self, now_us):
+        """The step of a board without a PIO: one tick, its pulses through
+        the GPIO registers or the pins. (A PIO board's is _batcher's.)"""
+        if self._armed:
+            self._watch_switches()
         m = advance(self._q, self.n, 1, self._pm, self._io, 0)
         self.busy = m >> 16
         if m & 0xFF:
