@@ -24,6 +24,17 @@ class Comms:
         self._con = console
         self._safety = safety
         self._reader = proto.LineReader()
+        # Frames are built in these and written from them: the console takes
+        # the bytes before write() returns. Telemetry has its own, as it is
+        # built over several ticks with other frames sent in between.
+        self._tx = bytearray(proto.FRAME_BUF)
+        self._txv = memoryview(self._tx)
+        self._tm = bytearray(proto.FRAME_BUF)
+        self._tmv = memoryview(self._tm)
+        self._tm_f = []  # one source's fields
+        self._tm_i = -1  # the next source of the telemetry being built, -1 none
+        self._tm_n = 0  # the end of the frame being built
+        self._tm_head = 0  # the end of its head, 'TM,t=<ms>'
         self.handlers = {}
         self.tm_sources = []  # callables appending (key, value) pairs
         self._c_seq = [-1] * _CACHE
@@ -50,7 +61,8 @@ class Comms:
 
     # -- sending -------------------------------------------------------
     def send(self, mtype, fields=None):
-        self._con.write(proto.encode(self.tx_seq, mtype, fields))
+        start, end = proto.encode_into(self._tx, self.tx_seq, mtype, fields)
+        self._con.write(self._txv[start:end])
         self.tx_seq = (self.tx_seq + 1) % proto.SEQ_MOD
 
     def _reply(self, seq, crc, mtype, fields):
@@ -95,7 +107,8 @@ class Comms:
         """Called once per loop tick outside the control step."""
         con = self._con
         rd = self._reader
-        for _ in range(_RX_BUDGET):
+        n = _RX_BUDGET
+        while n:
             c = con.read()
             if c < 0:
                 break
@@ -103,6 +116,7 @@ class Comms:
             if line is not None:
                 self._line(line, now_ms)
                 break
+            n -= 1
         ev = self._safety.pop_event()
         if ev is not None:
             self._send_event(ev, now_ms)
@@ -113,28 +127,56 @@ class Comms:
         if time.ticks_diff(now_ms, self._next_hb) >= 0:
             self._next_hb = time.ticks_add(now_ms, _HB_PERIOD_MS)
             self.send("HB", (("st", S.STATE_NAMES[self._safety.state]), ("up", now_ms)))
-        if self.tm_period_ms and time.ticks_diff(now_ms, self._next_tm) >= 0:
+        if self._tm_i >= 0:
+            self._tm_step()
+        elif self.tm_period_ms and time.ticks_diff(now_ms, self._next_tm) >= 0:
             self._next_tm = time.ticks_add(now_ms, self.tm_period_ms)
-            f = [("t", now_ms)]
-            for src in self.tm_sources:
-                src(f)
-            self._send_split("TM", f)
+            self._tm_begin(now_ms)
 
-    def _send_split(self, mtype, fields):
-        # Telemetry grows with every subsystem: rather than exceed MAX_FRAME,
-        # send it as several frames, each led by the same first field (time).
-        head = fields[0]
-        part = [head]
-        size = 20
-        for kv in fields[1:]:
-            n = len(kv[0]) + len(str(kv[1])) + 2
-            if size + n > proto.MAX_FRAME - 8 and len(part) > 1:
-                self.send(mtype, part)
-                part = [head]
-                size = 20
-            part.append(kv)
-            size += n
-        self.send(mtype, part)
+    # -- telemetry, one source a tick ---------------------------------
+    # A whole sample at once would hold up the loop for several periods on
+    # a board (a frame's worth of fields): each tick adds one source's
+    # fields. Telemetry grows with every subsystem: rather than exceed
+    # MAX_FRAME it goes out as several frames, each led by the same time.
+    def _tm_begin(self, now_ms):
+        buf = self._tm
+        n = proto.frame_add(buf, proto.frame_open(buf, "TM"), "t", now_ms)
+        self._tm_n = self._tm_head = n
+        if self.tm_sources:
+            self._tm_i = 0
+        else:
+            self._tm_seal(n)
+
+    def _tm_step(self):
+        i = self._tm_i
+        self._tm_i = -1  # a source that raises ends this sample
+        f = self._tm_f
+        f.clear()
+        self.tm_sources[i](f)
+        self._tm_add(f)
+        if i + 1 < len(self.tm_sources):
+            self._tm_i = i + 1
+        else:
+            self._tm_seal(self._tm_n)
+
+    def _tm_add(self, fields):
+        buf = self._tm
+        n = self._tm_n
+        for kv in fields:
+            m = proto.frame_add(buf, n, kv[0], kv[1])
+            if m < 0 and n > self._tm_head:
+                self._tm_seal(n)
+                n = self._tm_head  # the head is still in place: the next frame's
+                m = proto.frame_add(buf, n, kv[0], kv[1])
+            if m < 0:
+                raise ValueError("telemetry field %s does not fit in a frame" % kv[0])
+            n = m
+        self._tm_n = n
+
+    def _tm_seal(self, n):
+        start = proto.frame_seal(self._tm, n, self.tx_seq)
+        self._con.write(self._tmv[start:n + 6])
+        self.tx_seq = (self.tx_seq + 1) % proto.SEQ_MOD
 
     def _send_event(self, ev, now_ms):
         kind, value = ev

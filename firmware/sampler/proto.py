@@ -16,7 +16,10 @@
 try:
     import micropython
     from micropython import const
+
+    _CPYTHON = False
 except ImportError:  # CPython: the decorators and const() are no-ops
+    _CPYTHON = True
 
     class micropython:  # noqa: N801 - stands in for the MicroPython module
         @staticmethod
@@ -33,6 +36,7 @@ except ImportError:  # CPython: the decorators and const() are no-ops
 
 PROTOCOL_VERSION = const(1)
 MAX_FRAME = const(200)  # bytes, '$' to '\n' inclusive
+FRAME_BUF = const(216)  # a frame buffer: MAX_FRAME and room for one field past it
 SEQ_MOD = const(65536)
 
 # NAK error codes. Numbers are part of the protocol: never renumber.
@@ -72,6 +76,16 @@ _COMMA = const(44)
 _EQUALS = const(61)
 _NL = const(10)
 _CR = const(13)
+
+
+# MicroPython interns each 1-character string a str iteration yields; a new
+# qstr can make the interpreter grow its qstr pool, several KB in one block,
+# which a fragmented heap may not have hours into a run (a MemoryError in
+# the middle of a NAK). The character loops here and in the checks meet
+# ASCII only: all of it is interned at import, while the heap is young.
+for _c in range(128):
+    chr(_c)
+del _c
 
 
 class FrameError(Exception):
@@ -114,29 +128,143 @@ def _check_token(s, what):
             raise ValueError("bad character in " + what + ": " + repr(s))
 
 
+# Frames are built in a bytearray by small viper writers, not by joining
+# strings: a telemetry frame costs a few calls a field, not a handful of
+# string objects. On CPython they run as plain Python.
+_SMALL = const(0x3FFFFFFF)  # ints within +-this are machine words everywhere
+_HEX = b"0123456789ABCDEF"
+
+
+@micropython.viper
+def _put_int(buf: ptr8, n: int, v: int) -> int:
+    # v in decimal at buf[n] (|v| <= _SMALL: at most 11 bytes); the new end.
+    if v < 0:
+        buf[n] = 45
+        n += 1
+        v = 0 - v
+    i = n
+    while True:
+        buf[i] = 48 + v % 10
+        v = v // 10
+        i += 1
+        if v == 0:
+            break
+    j = i - 1
+    while n < j:  # the digits came out lowest first
+        c = buf[n]
+        buf[n] = buf[j]
+        buf[j] = c
+        n += 1
+        j -= 1
+    return i
+
+
+@micropython.viper
+def _put(buf: ptr8, n: int, src: ptr8, m: int) -> int:
+    # src[0:m] at buf[n]; the new end.
+    i = 0
+    while i < m:
+        buf[n + i] = src[i]
+        i += 1
+    return n + m
+
+
+def _put_text(buf, n, s):
+    if _CPYTHON:
+        s = s.encode()  # a MicroPython str is already a byte buffer
+    return _put(buf, n, s, len(s))
+
+
+# A frame is built with its body from _BODY on, and sealed (seq in front,
+# CRC behind) when it is sent: a frame built over several ticks takes its
+# seq when it goes out, so the seqs on the wire stay in order.
+_BODY = const(7)  # room for '$65535,'
+FRAME_ROOM = const(194)  # MAX_FRAME - 6: a body end that fits any seq
+
+
+def frame_open(buf, mtype):
+    """Start a frame's body, 'TYPE', in buf (a bytearray of FRAME_BUF
+    bytes); returns its end. ValueError if mtype cannot go on the wire."""
+    _check_token(mtype, "type")
+    if len(mtype) > FRAME_ROOM - _BODY:
+        raise ValueError("frame longer than %d bytes" % MAX_FRAME)
+    return _put_text(buf, _BODY, mtype)
+
+
+def frame_add(buf, n, k, v, limit=FRAME_ROOM):
+    """Append ',<k>=<v>' to the body ending at n. Returns the new end, or -1
+    (the body as it was) if that would pass `limit` (by default, where any
+    seq still fits MAX_FRAME). Values may be int or str; a value that
+    cannot go on the wire raises ValueError."""
+    if type(v) is int and -_SMALL <= v <= _SMALL:
+        # An int is digits and '-': nothing to check.
+        if n + len(k) + 13 > FRAME_BUF:
+            return -1
+        m = _put_text(buf, n + 1, k)
+        buf[m] = _EQUALS
+        m = _put_int(buf, m + 1, v)
+    else:
+        s = str(v)
+        if type(v) is not int:
+            _check_token(s, "value")
+        if n + len(k) + len(s) + 2 > FRAME_BUF:
+            return -1
+        m = _put_text(buf, n + 1, k)
+        buf[m] = _EQUALS
+        m = _put_text(buf, m + 1, s)
+    if m > limit:
+        return -1
+    buf[n] = _COMMA
+    return m
+
+
+def _seq_digits(seq):
+    return 1 if seq < 10 else 2 if seq < 100 else 3 if seq < 1000 else 4 if seq < 10000 else 5
+
+
+def frame_seal(buf, n, seq):
+    """Seal the body ending at n as frame seq: '$<seq>,' in front, '*<CRC>\\n'
+    behind. Returns where the frame starts; it ends at n + 6."""
+    if seq < 0 or seq >= SEQ_MOD:
+        raise ValueError("seq out of range")
+    i = _BODY - 2 - _seq_digits(seq)
+    buf[i] = _DOLLAR
+    buf[_put_int(buf, i + 1, seq)] = _COMMA
+    crc = crc16(buf, i + 1, n)
+    buf[n] = _STAR
+    buf[n + 1] = _HEX[crc >> 12]
+    buf[n + 2] = _HEX[(crc >> 8) & 15]
+    buf[n + 3] = _HEX[(crc >> 4) & 15]
+    buf[n + 4] = _HEX[crc & 15]
+    buf[n + 5] = _NL
+    return i
+
+
+def encode_into(buf, seq, mtype, fields=None):
+    """Build one frame in buf (a bytearray of FRAME_BUF bytes) from seq, TYPE
+    and a dict/list of fields; returns (start, end) of the frame in buf.
+    ValueError if a value cannot go on the wire or the frame would pass
+    MAX_FRAME."""
+    if seq < 0 or seq >= SEQ_MOD:
+        raise ValueError("seq out of range")
+    limit = FRAME_ROOM + 5 - _seq_digits(seq)  # this seq's own room
+    n = frame_open(buf, mtype)
+    if fields:
+        for k, v in fields.items() if isinstance(fields, dict) else fields:
+            n = frame_add(buf, n, k, v, limit)
+            if n < 0:
+                raise ValueError("frame longer than %d bytes" % MAX_FRAME)
+    return frame_seal(buf, n, seq), n + 6
+
+
 def encode(seq, mtype, fields=None):
     """Build one frame (bytes, ending in '\\n') from seq, TYPE and a dict/list of fields.
 
     Values may be int or str; a value that cannot go on the wire raises ValueError.
     """
-    if seq < 0 or seq >= SEQ_MOD:
-        raise ValueError("seq out of range")
-    parts = [str(seq), mtype]
-    if fields:
-        items = fields.items() if isinstance(fields, dict) else fields
-        for k, v in items:
-            s = str(v)
-            if type(v) is not int:  # an int is digits and '-': nothing to check
-                _check_token(s, "value")
-            parts.append(k + "=" + s)
-    body = ",".join(parts)
-    _check_token(mtype, "type")
-    raw = body.encode()
-    crc = crc16(raw, 0, len(raw))
-    frame = b"$" + raw + b"*" + ("%04X" % crc).encode() + b"\n"
-    if len(frame) > MAX_FRAME:
-        raise ValueError("frame longer than %d bytes" % MAX_FRAME)
-    return frame
+    buf = bytearray(FRAME_BUF)
+    start, end = encode_into(buf, seq, mtype, fields)
+    return bytes(buf[start:end])
 
 
 def _hexval(c):

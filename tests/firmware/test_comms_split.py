@@ -1,5 +1,7 @@
-"""Telemetry larger than one frame is sent as several, each within MAX_FRAME
-and led by the same time field (run in the micropython binary)."""
+"""Telemetry is built one source a tick and sent when complete; a sample
+larger than one frame goes out as several, each within MAX_FRAME and led by
+the same time field, and the board's frames keep their seqs in order while
+other frames go out in between (run in the micropython binary)."""
 
 from __future__ import annotations
 
@@ -15,26 +17,44 @@ class Cap:
     def __init__(self):
         self.out = []
     def write(self, b):
-        self.out.append(b)
+        self.out.append(bytes(b))  # a line takes the bytes as they are written
     def read(self):
         return -1
 cap = Cap()
 c = comms.Comms(cap, safety.Safety())
-fields = [("t", 4242)] + [("k%d" % i, 1234567890 + i) for i in range(40)]
-c._send_split("TM", fields)
-print(json.dumps([b.decode() for b in cap.out]))
+c._next_hb = 1 << 28  # no heartbeat in the way
+def src(lo, hi):
+    def tm(out):
+        for i in range(lo, hi):
+            out.append(("k%d" % i, 1234567890 + i if i % 3 else "v%d" % i))
+    return tm
+c.tm_sources += [src(0, 15), src(15, 16), src(16, 40)]
+c.tm_period_ms = 100
+ticks = []
+for now in range(4242, 4252):
+    c.service(now)
+    ticks.append(len(cap.out))
+    c.event((("kind", "x"), ("n", now)))  # a frame between telemetry ticks
+print(json.dumps([[b.decode() for b in cap.out], ticks]))
 """
 
 
-def test_big_telemetry_is_split_into_valid_frames() -> None:
-    r = run_micropython(SCRIPT)
-    assert r.returncode == 0, r.stderr
-    frames = [f.encode() for f in json.loads(r.stdout)]
-    assert len(frames) >= 3
+def test_big_telemetry_is_built_over_ticks_and_split_into_valid_frames() -> None:
+    r = run_micropython(SCRIPT, heap_kb=128)  # compiling the source, viper included, takes heap
+    assert r.returncode == 0, r.stdout + r.stderr
+    out, ticks = json.loads(r.stdout)
+    frames = [proto.decode(f.encode()) for f in out]
+    assert all(len(f) <= proto.MAX_FRAME for f in out)
+    # The board's seqs run on without a gap, telemetry frames included.
+    assert [s for s, _, _ in frames] == list(range(len(frames)))
+    tm = [f for _, t, f in frames if t == "TM"]
+    assert len(tm) >= 3 and all(f["t"] == "4242" for f in tm)
     merged: dict[str, str] = {}
-    for f in frames:
-        assert len(f) <= proto.MAX_FRAME
-        _seq, mtype, fields = proto.decode(f)
-        assert mtype == "TM" and fields["t"] == "4242"
-        merged.update(fields)
-    assert merged == {"t": "4242", **{f"k{i}": str(1234567890 + i) for i in range(40)}}
+    for f in tm:
+        merged.update(f)
+    want = {f"k{i}": str(1234567890 + i) if i % 3 else f"v{i}" for i in range(40)}
+    assert merged == {"t": "4242", **want}
+    # Started at the first tick, one source a tick: the last frame went out
+    # at the third tick after it (one event a tick in between).
+    tm_seqs = [s for s, t, _ in frames if t == "TM"]
+    assert ticks[0] == 0 and tm_seqs[-1] < ticks[3] and frames[ticks[3]][1] == "EV"

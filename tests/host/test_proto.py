@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from lunasample.firmware.sampler import proto
@@ -122,14 +122,65 @@ def test_same_results_on_cpython_and_micropython() -> None:
     assert any(x[0] == "ok" for x in cp) and any(x[0] == "err" for x in cp)
 
 
-@settings(max_examples=50)
-@given(st.dictionaries(KEY, st.integers(-(10**6), 10**6), max_size=5))
-def test_encode_is_identical_on_both_interpreters(fields: dict[str, int]) -> None:
-    pairs = sorted(fields.items())  # MicroPython dicts do not keep insertion order
-    frame = proto.encode(42, "TM", pairs)
-    r = run_micropython(f"from sampler import proto\nprint(proto.encode(42, 'TM', {pairs!r}))")
+def _reference_frame(seq: int, mtype: str, fields: list[tuple[str, object]]) -> bytes:
+    # docs/protocol.md written out plainly: the oracle for the frame builder.
+    body = ",".join([str(seq), mtype] + [f"{k}={v}" for k, v in fields]).encode()
+    return b"$" + body + b"*" + b"%04X" % proto.crc16(body, 0, len(body)) + b"\n"
+
+
+FIELDS = st.lists(st.tuples(KEY, VALUE), max_size=8)
+# Around the machine-word bound where the builder writes digits itself.
+EDGE_INT = st.sampled_from([0, -1, 9, 10, -10, 2**30 - 1, -(2**30) + 1, 2**30, -(2**30),
+                            2**31, -(2**31), 10**12])
+
+
+@given(st.integers(0, proto.SEQ_MOD - 1), TYPE, FIELDS, st.lists(st.tuples(KEY, EDGE_INT),
+                                                                 max_size=3))
+def test_encode_matches_the_spec(seq: int, mtype: str, fields: list[tuple[str, object]],
+                                 edges: list[tuple[str, object]]) -> None:
+    fields = fields + edges
+    want = _reference_frame(seq, mtype, fields)
+    if len(want) > proto.MAX_FRAME:
+        try:
+            proto.encode(seq, mtype, fields)
+        except ValueError:
+            return
+        raise AssertionError("a frame over MAX_FRAME was built")
+    assert proto.encode(seq, mtype, fields) == want
+
+
+def test_encode_is_identical_on_both_interpreters() -> None:
+    # One micropython run over a seeded corpus: ints either side of the
+    # machine-word bound, text values, frames that are too long.
+    rnd = random.Random(11)
+    ints = [0, -1, 7, -99999, 2**30 - 1, -(2**30) + 1, 2**30, -(2**31), 10**12]
+    corpus = []
+    for _ in range(300):
+        fields = []
+        for i in range(rnd.randrange(0, 14)):
+            v: object = rnd.choice(ints) if rnd.random() < 0.3 else rnd.randrange(-10**9, 10**9)
+            if rnd.random() < 0.3:
+                v = "".join(rnd.choice("ABCxyz09 ._-:") for _ in range(rnd.randrange(0, 20)))
+            fields.append((f"k{i}", v))
+        corpus.append((rnd.randrange(proto.SEQ_MOD), rnd.choice(["TM", "ACK", "EV"]), fields))
+
+    script = (
+        "from sampler import proto\n"
+        f"corpus = {corpus!r}\n"
+        "for seq, t, f in corpus:\n"
+        "    try:\n"
+        "        print(repr(proto.encode(seq, t, f)))\n"
+        "    except ValueError:\n"
+        "        print('too long')\n"
+    )
+    r = run_micropython(script, heap_kb=1024)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == repr(frame)
+    want = []
+    for seq, t, f in corpus:
+        ref = _reference_frame(seq, t, f)
+        want.append(repr(ref) if len(ref) <= proto.MAX_FRAME else "too long")
+    assert r.stdout.split("\n")[:-1] == want
+    assert "too long" in want and len(set(want)) > 200
 
 
 def test_get_int_checks_range() -> None:
