@@ -1,6 +1,7 @@
 # Firmware side of the serial link: frames in, command dispatch with a
 # reply cache (a retried command is answered, never executed twice),
 # heartbeat both ways with link-loss failsafe, telemetry and events out.
+import array
 import time
 
 from micropython import const
@@ -26,15 +27,12 @@ class Comms:
         self._reader = proto.LineReader()
         # Frames are built in these and written from them: the console takes
         # the bytes before write() returns. Telemetry has its own, as it is
-        # built over several ticks with other frames sent in between.
-        self._tx = bytearray(proto.FRAME_BUF)
-        self._txv = memoryview(self._tx)
-        self._tm = bytearray(proto.FRAME_BUF)
-        self._tmv = memoryview(self._tm)
-        self._tm_f = []  # one source's fields
-        self._tm_i = -1  # the next source of the telemetry being built, -1 none
-        self._tm_n = 0  # the end of the frame being built
-        self._tm_head = 0  # the end of its head, 'TM,t=<ms>'
+        # built over several ticks with other frames sent in between; _tm_s
+        # is its state: the next source (-1: none being built), the frame's
+        # end, the end of its head ('TM,t=<ms>').
+        self._tx = memoryview(bytearray(proto.FRAME_BUF))
+        self._tm = memoryview(bytearray(proto.FRAME_BUF))
+        self._tm_s = array.array("i", (-1, 0, 0))
         self.handlers = {}
         self.tm_sources = []  # callables appending (key, value) pairs
         self._c_seq = [-1] * _CACHE
@@ -62,7 +60,7 @@ class Comms:
     # -- sending -------------------------------------------------------
     def send(self, mtype, fields=None):
         start, end = proto.encode_into(self._tx, self.tx_seq, mtype, fields)
-        self._con.write(self._txv[start:end])
+        self._con.write(self._tx[start:end])
         self.tx_seq = (self.tx_seq + 1) % proto.SEQ_MOD
 
     def _reply(self, seq, crc, mtype, fields):
@@ -127,7 +125,7 @@ class Comms:
         if time.ticks_diff(now_ms, self._next_hb) >= 0:
             self._next_hb = time.ticks_add(now_ms, _HB_PERIOD_MS)
             self.send("HB", (("st", S.STATE_NAMES[self._safety.state]), ("up", now_ms)))
-        if self._tm_i >= 0:
+        if self._tm_s[0] >= 0:
             self._tm_step()
         elif self.tm_period_ms and time.ticks_diff(now_ms, self._next_tm) >= 0:
             self._next_tm = time.ticks_add(now_ms, self.tm_period_ms)
@@ -141,41 +139,39 @@ class Comms:
     def _tm_begin(self, now_ms):
         buf = self._tm
         n = proto.frame_add(buf, proto.frame_open(buf, "TM"), "t", now_ms)
-        self._tm_n = self._tm_head = n
+        st = self._tm_s
+        st[1] = st[2] = n
         if self.tm_sources:
-            self._tm_i = 0
+            st[0] = 0
         else:
             self._tm_seal(n)
 
     def _tm_step(self):
-        i = self._tm_i
-        self._tm_i = -1  # a source that raises ends this sample
-        f = self._tm_f
-        f.clear()
+        st = self._tm_s
+        i = st[0]
+        st[0] = -1  # a source that raises ends this sample
+        f = []
         self.tm_sources[i](f)
-        self._tm_add(f)
-        if i + 1 < len(self.tm_sources):
-            self._tm_i = i + 1
-        else:
-            self._tm_seal(self._tm_n)
-
-    def _tm_add(self, fields):
         buf = self._tm
-        n = self._tm_n
-        for kv in fields:
+        n = st[1]
+        for kv in f:
             m = proto.frame_add(buf, n, kv[0], kv[1])
-            if m < 0 and n > self._tm_head:
+            if m < 0 and n > st[2]:
                 self._tm_seal(n)
-                n = self._tm_head  # the head is still in place: the next frame's
+                n = st[2]  # the head is still in place: the next frame's
                 m = proto.frame_add(buf, n, kv[0], kv[1])
             if m < 0:
                 raise ValueError("telemetry field %s does not fit in a frame" % kv[0])
             n = m
-        self._tm_n = n
+        st[1] = n
+        if i + 1 < len(self.tm_sources):
+            st[0] = i + 1
+        else:
+            self._tm_seal(n)
 
     def _tm_seal(self, n):
         start = proto.frame_seal(self._tm, n, self.tx_seq)
-        self._con.write(self._tmv[start:n + 6])
+        self._con.write(self._tm[start:n + 6])
         self.tx_seq = (self.tx_seq + 1) % proto.SEQ_MOD
 
     def _send_event(self, ev, now_ms):
