@@ -34,18 +34,23 @@ def _word(s, what):
     s = str(s)
     if len(s) > 8:
         raise ValueError(what + " longer than 8")
-    for c in s:
-        if not ("0" <= c <= "9" or "a" <= c <= "z" or "A" <= c <= "Z" or c in "_-"):
+    for o in s.encode():  # bytes, not characters: see proto's character loops
+        if not _safe(o) and o != 95:
             raise ValueError("bad character in " + what)
     return s
 
 
 def _sid(s):
     # The host's session id as sent in HELLO, made record-safe; "-": none yet.
-    out = ""
-    for c in str(s or "-")[:8]:
-        out += c if ("0" <= c <= "9" or "a" <= c <= "z" or "A" <= c <= "Z" or c == "-") else "_"
-    return out
+    out = bytearray()
+    for o in str(s or "-").encode()[:8]:
+        out.append(o if _safe(o) else 95)  # '_'
+    return out.decode()
+
+
+def _safe(o):
+    # A byte of a site or session id: a digit, a letter or '-'.
+    return 48 <= o <= 57 or 97 <= o <= 122 or 65 <= o <= 90 or o == 45
 
 
 def parse(buf):

@@ -78,14 +78,11 @@ _NL = const(10)
 _CR = const(13)
 
 
-# MicroPython interns each 1-character string a str iteration yields; a new
-# qstr can make the interpreter grow its qstr pool, several KB in one block,
-# which a fragmented heap may not have hours into a run (a MemoryError in
-# the middle of a NAK). The character loops here and in the checks meet
-# ASCII only: all of it is interned at import, while the heap is young.
-for _c in range(128):
-    chr(_c)
-del _c
+# The character loops below walk a str's bytes (ints), never its
+# characters: MicroPython interns each 1-character string a str iteration
+# yields, and a new qstr can make it grow its qstr pool, several KB in one
+# block, which a fragmented heap may not have hours into a run (a
+# MemoryError in the middle of a NAK).
 
 
 class FrameError(Exception):
@@ -107,24 +104,23 @@ def crc16(data: ptr8, start: int, end: int) -> int:
 
 def clean(text, limit=60):
     """Make free text safe as a field value: no separators, printable, short."""
-    out = []
-    for c in str(text)[:limit]:
-        o = ord(c)
-        if c == "=":
-            out.append(":")
-        elif c in "$*,":
-            out.append(";")
+    out = bytearray()
+    for o in str(text).encode():
+        if len(out) >= limit:
+            break
+        if o == _EQUALS:
+            o = 58  # ':'
+        elif o == _DOLLAR or o == _STAR or o == _COMMA:
+            o = 59  # ';'
         elif o < 32 or o > 126:
-            out.append("?")
-        else:
-            out.append(c)
-    return "".join(out)
+            o = 63  # '?'
+        out.append(o)
+    return out.decode()
 
 
 def _check_token(s, what):
-    for c in s:
-        o = ord(c)
-        if o < 32 or o > 126 or c in "$*,=":
+    for o in s.encode():
+        if o < 32 or o > 126 or o == _DOLLAR or o == _STAR or o == _COMMA or o == _EQUALS:
             raise ValueError("bad character in " + what + ": " + repr(s))
 
 
@@ -337,12 +333,12 @@ def decode(line):
 
 
 def _is_name(s, upper):
-    for c in s:
-        if "0" <= c <= "9" or c == "_":
+    for o in s.encode():
+        if 48 <= o <= 57 or o == 95:  # digits, '_'
             continue
-        if upper and "A" <= c <= "Z":
+        if upper and 65 <= o <= 90:
             continue
-        if not upper and "a" <= c <= "z":
+        if not upper and 97 <= o <= 122:
             continue
         return False
     return True

@@ -1,8 +1,7 @@
-"""The link's character loops intern nothing once the codec is imported:
-MicroPython interns every 1-character string a str iteration yields, and a
-new one can make the interpreter grow its qstr pool (several KB in one
-block) hours into a run, when the heap may not have it (run in the
-micropython binary)."""
+"""The link's and the journal's character loops intern nothing: MicroPython
+interns every 1-character string a str iteration yields, and a new one can
+make the interpreter grow its qstr pool (several KB in one block) hours into
+a run, when the heap may not have it (run in the micropython binary)."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ from tests.conftest import run_micropython
 
 SCRIPT = r"""
 import micropython
-from sampler import proto
+from sampler import journal, proto
 micropython.qstr_info()
 # Built from bytes: chr() or indexing would intern the characters here.
 proto.clean(bytes(range(128)).decode())
@@ -25,6 +24,11 @@ for i in range(128):
         proto.decode(b"$1,EV,k=" + bytes([i]) + b"*0000")
     except proto.FrameError:
         pass
+    try:
+        journal._word(bytes([i]).decode(), "site")
+    except ValueError:
+        pass
+journal._sid(bytes(range(128)).decode())
 micropython.qstr_info()
 """
 
