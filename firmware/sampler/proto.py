@@ -179,8 +179,9 @@ FRAME_ROOM = const(194)  # MAX_FRAME - 6: a body end that fits any seq
 
 
 def frame_open(buf, mtype):
-    """Start a frame's body, 'TYPE', in buf (a bytearray of FRAME_BUF
-    bytes); returns its end. ValueError if mtype cannot go on the wire."""
+    """Start a frame's body, 'TYPE', in buf (FRAME_BUF bytes: a bytearray or a
+    memoryview of one); returns its end. ValueError if mtype cannot go on the
+    wire."""
     _check_token(mtype, "type")
     if len(mtype) > FRAME_ROOM - _BODY:
         raise ValueError("frame longer than %d bytes" % MAX_FRAME)
@@ -237,7 +238,7 @@ def frame_seal(buf, n, seq):
 
 
 def encode_into(buf, seq, mtype, fields=None):
-    """Build one frame in buf (a bytearray of FRAME_BUF bytes) from seq, TYPE
+    """Build one frame in buf (FRAME_BUF bytes, as for frame_open) from seq, TYPE
     and a dict/list of fields; returns (start, end) of the frame in buf.
     ValueError if a value cannot go on the wire or the frame would pass
     MAX_FRAME."""
