@@ -171,16 +171,16 @@ def _one_call(row):
     return each
 
 
-def control_step(ctx, wdt):
-    """The loop's allocation-free control step: each subsystem's step at its
-    rate, and the watchdog (wdt[0], once started) once a cycle.
+def schedule(ctx, wdt):
+    """The loop's allocation-free control step, as a table of one callable
+    (or None) per tick of a cycle, walked by Loop.run: each subsystem's step
+    at its rate, and the watchdog (wdt[0], once started) once a cycle.
 
     Subsystems named in the board's "step_hz" run every loop_hz // rate
     ticks, each on its own tick of that cycle, so the slower work (the
     drill's and the arm's supervision, the step generator's batches on a PIO
-    board) spreads over the ticks; the rest run every tick. The schedule is
-    a table of one callable (or None) per tick of the cycle, built here: a
-    tick costs one look-up and, on a tick with work, one call."""
+    board) spreads over the ticks; the rest run every tick. A tick costs the
+    loop one look-up and, on a tick with work, one call."""
     hz = ctx.board["loop_hz"]
     subs = [(n, s) for n, s in ctx.sub.items() if hasattr(s, "step")]
     divs = {}
@@ -227,19 +227,7 @@ def control_step(ctx, wdt):
             if d == 1 or t % d == offset[name]:
                 row.append(sub.step)
         table.append(_one_call(row))
-    table = tuple(table)
-    tick = [0]
-
-    @micropython.native
-    def control(now_us):
-        t = tick[0]
-        f = table[t]
-        if f is not None:
-            f(now_us)
-        t += 1
-        tick[0] = 0 if t >= cycle else t
-
-    return control
+    return tuple(table)
 
 
 def service_step(ctx, wdt):
@@ -273,10 +261,10 @@ def service_step(ctx, wdt):
 def main():
     ctx, loop = build()
     wdt = [None]
-    control = control_step(ctx, wdt)
+    table = schedule(ctx, wdt)
     service = service_step(ctx, wdt)
     ctx.comms.event((("kind", "boot"), ("cause", ctx.boot_cause), ("fw", VERSION)))
     try:
-        loop.run(control, service)
+        loop.run(table, service)
     finally:
         ctx.safety.stop_all()

@@ -20,13 +20,22 @@ class Loop:
         self.worst_us = 0
         self.running = True
 
-    def run(self, control, service):
-        """control(now_us) must be allocation-free; service() may allocate."""
+    def run(self, table, service):
+        """Each tick: the control step, table[t] (app.schedule: one
+        allocation-free callable, or None, per tick of a cycle), walked here
+        rather than behind a call, then service(), which may allocate."""
         period = self.period_us
         deadline = _ticks_us()
+        n = len(table)
+        t = 0
         while self.running:
             t0 = _ticks_us()
-            control(t0)
+            f = table[t]
+            if f is not None:
+                f(t0)
+            t += 1
+            if t == n:
+                t = 0
             dt = _ticks_diff(_ticks_us(), t0)
             if dt > self.worst_us:
                 self.worst_us = dt

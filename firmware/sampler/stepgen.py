@@ -424,6 +424,8 @@ class StepGen:
                  bufs=self._bufs, n=self.n, k=self._k, adv=advance):
             if g._armed:
                 g._watch_switches()
+            if not g.busy:
+                return  # every axis at rest on its target: nothing to plan
             # A batch of k ticks, queued behind at most k more: the FIFO
             # (2k words at most) never blocks the loop.
             if fifo() > k:
@@ -444,6 +446,8 @@ class StepGen:
         the GPIO registers or the pins. (A PIO board's is _batcher's.)"""
         if self._armed:
             self._watch_switches()
+        if not self.busy:
+            return  # every axis at rest on its target (target() sets busy)
         m = advance(self._q, self.n, 1, self._pm, self._io, 0)
         self.busy = m >> 16
         if m & 0xFF:

@@ -15,14 +15,21 @@ import pytest
 from lunasample import paths
 from tests.conftest import run_micropython
 
-# One tick of the loop's control step under the heap lock (both scripts).
+# One tick of the loop's control step under the heap lock (both scripts):
+# the schedule's entry for the tick, walked as Loop.run walks it.
 LOCKED_TICK = r"""
+ti = 0
 def locked_tick():
-    global n
+    global n, ti
     simworld.advance(1000)
     now = time.ticks_us()
     micropython.heap_lock()
-    control(now)
+    f = table[ti]
+    if f is not None:
+        f(now)
+    ti += 1
+    if ti == len(table):
+        ti = 0
     micropython.heap_unlock()
     n += 1
 """
@@ -57,7 +64,7 @@ ctx.sub["drill"] = d
 ctx.sub["arm"] = a
 saf.set_movers((d, a))
 ctx.params.values["drill_rock_min_mm"] = 10
-control = app.control_step(ctx, [None])  # stepgen every tick, drill and arm at their rates
+table = app.schedule(ctx, [None])  # stepgen every tick, drill and arm at their rates
 saf.arm()
 n = 0
 
@@ -144,8 +151,8 @@ def counting(j, real):
         real(now_us)
     return step
 for j, sub in enumerate((sg, d, a)):
-    sub.step = counting(j, sub.step)  # bound into the schedule by control_step
-control = app.control_step(ctx, [machine.WDT(timeout=500)])
+    sub.step = counting(j, sub.step)  # bound into the schedule by app.schedule
+table = app.schedule(ctx, [machine.WDT(timeout=500)])
 ctx.safety.arm()
 d.start_drill(-1, 2000)
 a.start(-1, 1, a.plan_home())

@@ -48,7 +48,7 @@ def service():
     n[0] += 1
     if n[0] >= 3000:
         loop.running = False
-loop.run(lambda now: None, service)
+loop.run((None,), service)  # no control work: the link alone
 gc.collect()
 print("ticks", loop.ticks, "free", gc.mem_free(), "alloc", gc.mem_alloc())
 """
