@@ -49,9 +49,10 @@ _PIO_HZ = const(1000000)  # the step state machine's clock: 1 us a cycle
 def advance(s: ptr32, n: int, k: int, pm: ptr32, out: ptr32, words: int) -> int:
     """k ticks of n axes. Bit i of the result: axis i stepped (in any of the
     k ticks); bit i + 8: its last step was backwards; bit i + 16: it is
-    still moving. With words set (a PIO batch) out[t] is tick t's pin word:
-    byte 0 the direction levels, byte 1 those and the step pulses, byte 2
-    the direction levels again (bit positions from pm, see _PW)."""
+    still moving. With words set (a PIO batch, k even) out[t // 2] holds
+    tick t's 16 pin bits, the even tick's in the low half: the direction
+    levels, then those and the step pulses (bit positions from pm, see
+    _PW)."""
     # ptr32 loads are zero-extended on 64-bit ports: sign-extend by hand
     # (a no-op on 32-bit ports). Shifted at run time: a folded 1 << 31 would
     # be a long-int object on 32-bit ports.
@@ -146,7 +147,11 @@ def advance(s: ptr32, n: int, k: int, pm: ptr32, out: ptr32, words: int) -> int:
                 dirs |= pm[i * 3 + 1]
             i += 1
         if words:
-            out[tk] = dirs | ((dirs | steps) << 8) | (dirs << 16)
+            h = dirs | ((dirs | steps) << 8)
+            if tk & 1:
+                out[tk >> 1] = int(out[tk >> 1]) | (h << 16)
+            else:
+                out[tk >> 1] = h
         tk += 1
         res = (res & 0xFFFF) | (busy << 16)
     return res
@@ -184,23 +189,38 @@ def gpio_masks(m: int, pm: ptr32, io: ptr32, n: int):
     io[2] = dclr
 
 
+# The step state machine's program, by instruction: where it stands tells a
+# hold which of its word's two ticks have pulsed (StepGen.flush).
+_PULSE_1 = const(3)  # the first tick's pulse goes out here
+_PULSE_2 = const(9)  # the second's
+_TICK_CYCLES = const(13)  # cycles of a tick besides its wait
+
 if rp2 is not None:
-    # One state machine plays the step generator's batches: one word a tick
-    # (advance() with k > 1), whose three bytes go out on the 8 pins of the
-    # window in turn: direction levels (4 us of setup), the step pulses
-    # (4 us high), the levels again; then it waits out the tick. X holds the
-    # wait, set once at start. At 1 MHz a tick is 10 + X cycles.
+    # One state machine plays the step generator's batches, two ticks a word
+    # (advance() with k > 1): each tick's two bytes go out on the 8 pins of
+    # the window in turn, the direction levels (4 us of setup), then those
+    # and the step pulses (4 us high), then the levels again (kept in X);
+    # then it waits out the tick. The ISR holds the wait, set once at start.
+    # At 1 MHz a tick is _TICK_CYCLES + wait cycles, in either half.
     @rp2.asm_pio(out_init=(rp2.PIO.OUT_LOW,) * 8, out_shiftdir=rp2.PIO.SHIFT_RIGHT,
                  fifo_join=rp2.PIO.JOIN_TX)
     def _ticks():
         wrap_target()
         pull(block)
-        out(pins, 8)[3]
-        out(pins, 8)[3]
-        out(pins, 8)
-        mov(y, x)
-        label("wait")
-        jmp(y_dec, "wait")
+        out(x, 8)
+        mov(pins, x)[3]
+        out(pins, 8)[3]  # _PULSE_1
+        mov(pins, x)
+        mov(y, isr)
+        label("wait1")
+        jmp(y_dec, "wait1")
+        out(x, 8)[1]
+        mov(pins, x)[3]
+        out(pins, 8)[3]  # _PULSE_2
+        mov(pins, x)
+        mov(y, isr)
+        label("wait2")
+        jmp(y_dec, "wait2")
         wrap()
 
 
@@ -288,7 +308,8 @@ class StepGen:
     (gpio_out: {"set": address, "clr": address}) or, without those, through
     machine.Pin. With one (pio: {"sm": id, "base": first pin}: all step and
     direction pins within the 8 from base) it steps every k ticks (its
-    board rate) and queues k ticks of pin words for the state machine."""
+    board rate, k even) and queues k ticks of pin words, two ticks a word,
+    for the state machine."""
 
     def __init__(self, gpio_out=None, pio=None, k=1, hz=1000):
         self._q = array.array("i", [0] * (MAX_AXES * W))
@@ -304,10 +325,13 @@ class StepGen:
                 raise RuntimeError("stepgen: board.json asks for a PIO and this port has none")
             self._base = pio["base"]
             self._sm_id = pio["sm"]
-            self._wait = _PIO_HZ // hz - 10
-            # Two batch buffers in turn: what a flush takes back is in the
-            # last two pushed (the FIFO holds at most 2k words, see step()).
-            self._bufs = (array.array("i", [0] * k), array.array("i", [0] * k))
+            self._wait = _PIO_HZ // hz - _TICK_CYCLES
+            # Three batch buffers in turn: what a flush takes back is in the
+            # last three pushed (the FIFO holds two batches at most, see
+            # step(), and the state machine a word of the one before).
+            wk = k // 2
+            self._bufs = (array.array("i", [0] * wk), array.array("i", [0] * wk),
+                          array.array("i", [0] * wk))
             self._cur = 0
             self._start()
         elif gpio_out:
@@ -323,15 +347,22 @@ class StepGen:
     def _start(self):
         sm = rp2.StateMachine(self._sm_id)
         sm.init(_ticks, freq=_PIO_HZ, out_base=machine.Pin(self._base))
+        # The state machine's ADDR register (RP2040 datasheet, PIO: SMx_ADDR,
+        # its current instruction): the rp2 API does not say where a state
+        # machine stands, and a hold must know. Read at init, it is the
+        # program's start.
+        i = self._sm_id
+        self._addr = (0x50300000 if i > 3 else 0x50200000) + 0xD4 + 0x18 * (i & 3)
+        self._off = machine.mem32[self._addr] & 31
         enc = rp2.asm_pio_encode
         sm.put(self._wait)
         sm.exec(enc("pull(block)", 0))
-        sm.exec(enc("mov(x, osr)", 0))
+        sm.exec(enc("mov(isr, osr)", 0))
         sm.active(1)
         self._sm = sm
         # For flush(), encoded once: no allocation when a hold needs them.
         self._drop = enc("pull(noblock)", 0)
-        self._blank = enc("out(null, 32)", 0)
+        self._settle = enc("mov(pins, x)", 0)
 
     def axis(self, step_pin, dir_pin, rate=False):
         """A new axis (at build time): a trapezoid one, or a constant-rate one."""
@@ -378,32 +409,45 @@ class StepGen:
         ax.hit = 0
 
     def flush(self):
-        """PIO: drop the queued pin words and take their steps back out of
-        the positions, so a hold stops the motors now, not k ticks later.
-        A word part-way out loses its remaining bytes: a pulse due in those
-        8 us is neither made nor taken back."""
+        """PIO: stop the state machine where it stands, take the ticks it has
+        not pulsed yet (the queued words, and those of the word it is
+        playing whose pulse is still to come) back out of the positions, and
+        send it to wait for the next word: a hold stops the motors now, not
+        k ticks later. Its place is its ADDR register; on a board a pulse
+        whose instruction is in its delay may read as not yet made (a 4 us
+        window a tick)."""
         sm = self._sm
-        if sm is None or not sm.tx_fifo():
+        if sm is None:
             return
         sm.active(0)
+        pc = (machine.mem32[self._addr] - self._off) & 31
+        # The playing word's ticks still to pulse: both before its first
+        # pulse, the second before the second's, none after (or at the pull).
+        todo = 0 if pc == 0 or pc > _PULSE_2 else 2 if pc <= _PULSE_1 else 1
         left = sm.tx_fifo()
-        for _ in range(left):
-            sm.exec(self._drop)
-        sm.exec(self._blank)  # the current word's unsent bytes: pins low
+        if left or todo:
+            for _ in range(left):
+                sm.exec(self._drop)
+            sm.exec(self._settle)  # a pulse under way ends: direction levels only
+            sm.exec(self._off)  # jmp to the pull (a jmp's word is its address)
+            self._take_back(left, todo)
         sm.active(1)
+
+    def _take_back(self, left, todo):
+        # Newest word first: the last pushed buffer from its end, then those
+        # before it; the queued words' two ticks each, then the playing
+        # word's last `todo` ticks.
         q = self._q
         pm = self._pm
-        k = self._k
-        cur = self._cur
-        for j in range(left):
-            # Newest first: the last pushed buffer from its end, then the
-            # one before.
-            buf = self._bufs[cur if j < k else 1 - cur]
-            w = buf[k - 1 - j % k]
-            steps = ((w >> 8) ^ w) & 0xFF
-            for i in range(self.n):
-                if steps & pm[i * _PW]:
-                    q[i * W + POS] -= 1 if w & pm[i * _PW + 1] else -1
+        wk = self._k // 2
+        for j in range(left + (1 if todo else 0)):
+            w = self._bufs[(self._cur - j // wk) % 3][wk - 1 - j % wk]
+            for half in range(2 if j < left else todo):
+                h = (w >> (16 - 16 * half)) & 0xFFFF  # the later tick first
+                steps = ((h >> 8) ^ h) & 0xFF
+                for i in range(self.n):
+                    if steps & pm[i * _PW]:
+                        q[i * W + POS] -= 1 if h & pm[i * _PW + 1] else -1
 
     def _watch_switches(self):
         # Before any pulse: an axis already on its switch does not step.
@@ -421,16 +465,17 @@ class StepGen:
 
         @micropython.native
         def step(now_us, g=self, fifo=sm.tx_fifo, put=sm.put, q=self._q, pm=self._pm,
-                 bufs=self._bufs, n=self.n, k=self._k, adv=advance):
+                 bufs=self._bufs, n=self.n, k=self._k, wk=self._k // 2, adv=advance):
             if g._armed:
                 g._watch_switches()
             if not g.busy:
                 return  # every axis at rest on its target: nothing to plan
-            # A batch of k ticks, queued behind at most k more: the FIFO
-            # (2k words at most) never blocks the loop.
-            if fifo() > k:
+            # A batch of k ticks (k / 2 words), queued behind at most as many:
+            # the FIFO (8 words, 2k ticks at most) never blocks the loop.
+            if fifo() > wk:
                 return  # the PIO is behind the loop: plan when it catches up
-            c = g._cur ^ 1
+            c = g._cur + 1
+            c = 0 if c == 3 else c
             buf = bufs[c]
             m = adv(q, n, k, pm, buf, 1)
             g.busy = m >> 16
@@ -480,9 +525,12 @@ def of(ctx):
         b = ctx.board
         pio = b.get("step_pio") if rp2 is not None else None
         hz = b["loop_hz"]
-        k = hz // board.step_hz(b, "stepgen") if pio else 1
-        if k > 4:
-            # The PIO's FIFO holds 8 words: k queued behind k.
-            raise RuntimeError("board.json: step_hz stepgen must be at least loop_hz / 4")
+        # Two ticks a PIO word: a board file silent on its rate gets k = 2.
+        k = max(hz // board.step_hz(b, "stepgen"), 2) if pio else 1
+        if pio and (k > 8 or k & 1):
+            # Two ticks a word, and the PIO's FIFO holds 8 words: k queued
+            # behind k.
+            raise RuntimeError("board.json: step_hz stepgen must be loop_hz / 2, / 4, / 6 "
+                               "or / 8")
         sg = ctx.sub["stepgen"] = StepGen(b.get("gpio_out"), pio, k, hz)
     return sg

@@ -134,6 +134,14 @@ class _Mem32:
                 _w.pin_write(pin, level)
 
     def __getitem__(self, addr):
+        # A PIO state machine's ADDR register (PIO0 at 0x50200000, PIO1 at
+        # 0x50300000; SMn_ADDR at 0xd4 + 0x18 n): its current instruction.
+        base = addr & ~0xFFFFF
+        off = addr - base - 0xD4
+        if base in (0x50200000, 0x50300000) and 0 <= off < 0x60 and off % 0x18 == 0:
+            import pio_sim
+
+            return pio_sim._sms[(4 if base == 0x50300000 else 0) + off // 0x18].pc
         raise ValueError("machine.mem32: no simulated register at 0x%08x" % addr)
 
 
