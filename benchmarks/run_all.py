@@ -47,7 +47,7 @@ class Figure:
 FIGURES: dict[str, Figure] = {
     "step_us": Figure("control tick, busiest, unix port (hardware calls replayed)", "us", "",
                       "integer PID ~0.3 us on x86 (DESIGN.md)"),
-    "fw_us": Figure("  the firmware's own share", "us", "", "replay wrapper timed, same run"),
+    "fw_us": Figure("  the firmware's own share", "us", "", "wrapper out in place, same run"),
     "rp2040_ratio": Figure("  RP2040 / unix-port cost, integer loop", "x", "",
                            "published RP2040 loop time, same-run unix time"),
     "step_pct_rp2040_1khz": Figure("control tick on RP2040 (steps on PIO), busiest (estimate)",

@@ -316,7 +316,7 @@ class StepGen:
         self._pm = array.array("i", [0] * (MAX_AXES * _PW))
         self._io = array.array("i", [0, 0, 0])
         self._k = k
-        self.rate_hz = hz // k  # its schedule's rate (app.control_step)
+        self.rate_hz = hz // k  # its schedule's rate (app.schedule)
         self._set = self._clr = 0
         self._sm = None
         self._base = -1
