@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
+import bench_control  # noqa: E402
 import common  # noqa: E402 - lives in benchmarks/, not in the package
 import run_all  # noqa: E402
 
@@ -148,6 +149,23 @@ def test_parse_figures_takes_any_line(line: str) -> None:
     assert all(isinstance(v, float) for v in out.values())
     if "=" not in line:
         assert out == {}
+
+
+times = st.floats(0, 1e4, allow_nan=False)
+
+
+@given(times, times)
+def test_firmware_share_takes_one_wrapper_out(fw: float, wrap: float) -> None:
+    # A single block costs the firmware and one wrapper a call, a doubled
+    # one the firmware and two.
+    got = bench_control.firmware_share(fw + wrap, fw + 2 * wrap)
+    assert got == pytest.approx(fw, abs=1e-6 * (1 + fw + wrap))
+
+
+@given(times, times)
+def test_firmware_share_stays_within_the_single_time(single: float, double: float) -> None:
+    # Noise can make the doubled blocks the faster, or far slower.
+    assert 0 <= bench_control.firmware_share(single, double) <= single
 
 
 def test_goal_met() -> None:
