@@ -53,44 +53,49 @@ def advance(s: ptr32, n: int, k: int, pm: ptr32, out: ptr32, words: int) -> int:
     tick t's 16 pin bits, the even tick's in the low half: the direction
     levels, then those and the step pulses (bit positions from pm, see
     _PW)."""
+    # Axis by axis, each one's k ticks with its state in locals: its words
+    # are loaded and stored once a batch, not once a tick (the axes do not
+    # interact; the pin words gather every axis's bits).
     # ptr32 loads are zero-extended on 64-bit ports: sign-extend by hand
     # (a no-op on 32-bit ports). Shifted at run time: a folded 1 << 31 would
     # be a long-int object on 32-bit ports.
     sx = 1
     sx <<= 31
     res = 0
-    tk = 0
-    while tk < k:
-        busy = 0
-        dirs = 0
-        steps = 0
-        i = 0
-        while i < n:
-            b = i * 6
+    if words:
+        j = 0
+        while j < (k + 1) >> 1:
+            out[j] = 0
+            j += 1
+    i = 0
+    while i < n:
+        b = i * 6
+        c = i * 3
+        a = int(s[b + 4])
+        vm = int(s[b + 5])
+        p = (s[b] ^ sx) - sx  # a constant-rate axis: its phase accumulator
+        v = (s[b + 1] ^ sx) - sx
+        t = (s[b + 2] ^ sx) - sx  # a constant-rate axis: its goal in whole steps
+        pos = (s[b + 3] ^ sx) - sx
+        sb = int(pm[c]) << 8
+        db = int(pm[c + 1])
+        fwd = int(pm[c + 2])
+        want = 0
+        last = 0
+        tk = 0
+        while tk < k:
             st = 0  # this tick: 1 forwards, -1 backwards
-            a = int(s[b + 4])
             if a == 0:
-                # Constant-rate axis: TQ is the goal in whole steps, PQ a
-                # phase accumulator that overflows into a step every
+                # Constant rate: the accumulator overflows into a step every
                 # 65536 / VM ticks.
-                t = (s[b + 2] ^ sx) - sx
-                pos = (s[b + 3] ^ sx) - sx
                 if pos != t:
-                    acc = int(s[b]) + int(s[b + 5])
-                    if acc >= 65536:
-                        acc -= 65536
+                    p += vm
+                    if p >= 65536:
+                        p -= 65536
                         st = 1 if pos < t else -1
                         pos += st
-                        s[b + 3] = pos
-                    s[b] = acc
-                    if pos != t:
-                        busy |= 1 << i
             else:
-                p = (s[b] ^ sx) - sx
-                v = (s[b + 1] ^ sx) - sx
-                t = (s[b + 2] ^ sx) - sx
                 if v != 0 or p != t:
-                    vm = int(s[b + 5])
                     d = t - p
                     av = v if v >= 0 else 0 - v
                     stop = (av * (av // a + 1)) >> 1  # distance needed to stop from |v|
@@ -122,38 +127,36 @@ def advance(s: ptr32, n: int, k: int, pm: ptr32, out: ptr32, words: int) -> int:
                             v = 0
                     else:
                         v = 0
-                    s[b] = p
-                    s[b + 1] = v
-                pos = (s[b + 3] ^ sx) - sx
                 want = (p + 32768) >> 16
                 if pos < want:
                     st = 1
                 elif pos > want:
                     st = -1
-                if st != 0:
-                    pos += st
-                    s[b + 3] = pos
-                if v != 0 or p != t or pos != want:
-                    busy |= 1 << i
+                pos += st
             if st != 0:
-                res = (res & ~(1 << (i + 8))) | (1 << i)
-                if st < 0:
-                    res |= 1 << (i + 8)
-                if words:
-                    c = i * 3
-                    steps |= pm[c]
-                    pm[c + 2] = 1 if st > 0 else 0
-            if words and pm[i * 3 + 2]:
-                dirs |= pm[i * 3 + 1]
-            i += 1
+                last = st
+                fwd = 1 if st > 0 else 0
+            if words:
+                h = db if fwd else 0
+                h |= h << 8
+                if st != 0:
+                    h |= sb
+                if tk & 1:
+                    h <<= 16
+                out[tk >> 1] = int(out[tk >> 1]) | h
+            tk += 1
+        s[b] = p
+        s[b + 1] = v
+        s[b + 3] = pos
         if words:
-            h = dirs | ((dirs | steps) << 8)
-            if tk & 1:
-                out[tk >> 1] = int(out[tk >> 1]) | (h << 16)
-            else:
-                out[tk >> 1] = h
-        tk += 1
-        res = (res & 0xFFFF) | (busy << 16)
+            pm[c + 2] = fwd
+        if last != 0:
+            res |= 1 << i
+            if last < 0:
+                res |= 1 << (i + 8)
+        if pos != t if a == 0 else (v != 0 or p != t or pos != want):
+            res |= 1 << (i + 16)
+        i += 1
     return res
 
 
