@@ -46,6 +46,13 @@ _PIO_HZ = const(1000000)  # the step state machine's clock: 1 us a cycle
 
 
 @micropython.viper
+def _half(buf: ptr16, i: int) -> int:
+    # Half i of a batch buffer: read as a word, a tick's 16 bits in its top
+    # half would be an int object on a 32-bit port (a hold must not allocate).
+    return buf[i]
+
+
+@micropython.viper
 def advance(s: ptr32, n: int, k: int, pm: ptr32, out: ptr32, words: int) -> int:
     """k ticks of n axes. Bit i of the result: axis i stepped (in any of the
     k ticks); bit i + 8: its last step was backwards; bit i + 16: it is
@@ -332,9 +339,10 @@ class StepGen:
             # Three batch buffers in turn: what a flush takes back is in the
             # last three pushed (the FIFO holds two batches at most, see
             # step(), and the state machine a word of the one before).
+            # Unsigned words: rp2's put() takes arrays of B, H or I only.
             wk = k // 2
-            self._bufs = (array.array("i", [0] * wk), array.array("i", [0] * wk),
-                          array.array("i", [0] * wk))
+            self._bufs = (array.array("I", [0] * wk), array.array("I", [0] * wk),
+                          array.array("I", [0] * wk))
             self._cur = 0
             self._start()
         elif gpio_out:
@@ -444,9 +452,10 @@ class StepGen:
         pm = self._pm
         wk = self._k // 2
         for j in range(left + (1 if todo else 0)):
-            w = self._bufs[(self._cur - j // wk) % 3][wk - 1 - j % wk]
+            buf = self._bufs[(self._cur - j // wk) % 3]
+            w = 2 * (wk - 1 - j % wk)  # the word's halves, little-endian
             for half in range(2 if j < left else todo):
-                h = (w >> (16 - 16 * half)) & 0xFFFF  # the later tick first
+                h = _half(buf, w + 1 - half)  # the later tick first
                 steps = ((h >> 8) ^ h) & 0xFF
                 for i in range(self.n):
                     if steps & pm[i * _PW]:

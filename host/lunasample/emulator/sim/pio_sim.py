@@ -263,6 +263,25 @@ class _Fifo:
         return v
 
 
+def _check_buffer(buf, codes):
+    # rp2_pio.c: get() fills arrays of b, h or i; put() sends bytes,
+    # bytearrays and arrays of B, H or I. A board raises on any other
+    # buffer, so the sim does. (Under heap_lock the array's type cannot be
+    # read without allocating: such a call is let through.)
+    t = type(buf)
+    if t is bytes or t is bytearray:
+        if "B" in codes:
+            return
+    else:
+        try:
+            r = repr(buf)
+        except MemoryError:
+            return
+        if r.startswith("array('") and r[7] in codes:
+            return
+    raise ValueError("unsupported buffer type")
+
+
 def _pin_no(p):
     return p if isinstance(p, int) else p.id()
 
@@ -358,6 +377,8 @@ class _StateMachine:
         return self._tx.n
 
     def get(self, buf=None, shift=0):
+        if buf is not None:
+            _check_buffer(buf, "bhi")
         n = 1 if buf is None else len(buf)
         for i in range(n):
             self._block_until(self._rx, True)
@@ -372,6 +393,7 @@ class _StateMachine:
             self._block_until(self._tx, False)
             self._tx.put((value << shift) & _M32)
             return
+        _check_buffer(value, "BHI")
         for i in range(len(value)):  # indexed: no iterator object (heap_lock tests)
             self._block_until(self._tx, False)
             self._tx.put((value[i] << shift) & _M32)
