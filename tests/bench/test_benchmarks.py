@@ -199,3 +199,28 @@ def test_line_rate_holds_bytes_for_their_bit_times(tmp_path: Path) -> None:
         got = b.line.carried["out"] - c0["out"]
     assert sent >= asked
     assert got >= answered
+
+
+def test_emulated_rp2040_figures_take_the_clock_out_of_the_sums() -> None:
+    import rp2040_emulated
+
+    # 10 busy ticks: 400 us of control sums, 20 of them the clock's own
+    # span; 3000 us of service. 100 later ticks: 3600 us, 100 of the clock.
+    probe = {"busy_ticks": 10, "busy": [400, 90, 3000, 700, 20], "rest_ticks": 100,
+             "rest": [3600, 50, 30000, 800, 100], "loop_hz": 1000}
+    f = rp2040_emulated.figures(probe, add_ms=7984.0 * 1.5)
+    assert f["emu_step_us"] == pytest.approx(38.0)
+    assert f["emu_step_pct_rp2040_1khz"] == pytest.approx(3.8)
+    assert f["emu_mean_pct_rp2040_1khz"] == pytest.approx(3.5)
+    assert f["emu_service_us"] == pytest.approx(298.0)
+    assert f["emu_loop_pct_rp2040_1khz"] == pytest.approx(33.6)
+    assert f["emu_worst_tick_us"] == 90
+    assert f["rp2040_emu_calib"] == pytest.approx(1.5)
+
+
+def test_emulated_rp2040_without_a_uf2_is_a_one_line_error(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, str(BENCH / "rp2040_emulated.py"), "--uf2",
+                        str(tmp_path / "none.uf2"), "--bootrom", str(tmp_path / "rom.ts")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"rp2040_emulated: UF2 not found: {tmp_path / 'none.uf2'}"

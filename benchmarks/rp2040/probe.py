@@ -1,0 +1,108 @@
+# Runs on the board (rp2040_emulated.py sends it with mpremote): the flashed
+# firmware's control tick and service phase timed tick by tick, as Loop.run
+# walks them, in the busiest stretch (the drill feeding under speed control
+# while the three joints slew to a scoop site) and over the scoop's next
+# REST ticks. Prints one JSON line.
+import gc
+import json
+import time
+
+import machine
+from sampler import app
+
+BUSY = 400  # ticks (rp2040_emulated.py sets both)
+REST = 2000
+
+
+class Line:
+    # The link: nothing to read, frames written go nowhere (the USB serial
+    # is this probe's own channel).
+    def read(self):
+        return -1
+
+    def write(self, data):
+        pass
+
+
+ctx, loop = app.build()
+ctx.comms._con = Line()
+ctx.comms.tm_period_ms = 100  # telemetry at 10 Hz, as a mission runs it
+d, a = ctx.sub["drill"], ctx.sub["arm"]
+
+
+class Watchdog:
+    # Fed once a cycle by the schedule, as on a mission. Not the board's:
+    # once started it cannot be stopped, and the board sits at the REPL
+    # after the probe.
+    def feed(self):
+        pass
+
+
+wdt = [Watchdog()]
+table = app.schedule(ctx, wdt)
+service = app.service_step(ctx, wdt)
+n = len(table)
+hz = ctx.board["loop_hz"]
+us = time.ticks_us
+diff = time.ticks_diff
+
+
+def run(ticks, t, acc):
+    # acc: control sum, control worst, service sum, service worst, clock sum
+    for _ in range(ticks):
+        t0 = us()
+        f = table[t]
+        if f is not None:
+            f(t0)
+        t += 1
+        if t == n:
+            t = 0
+        t1 = us()
+        service()
+        t2 = us()
+        t3 = us()
+        c = diff(t1, t0)
+        s = diff(t2, t1)
+        acc[0] += c
+        acc[2] += s
+        acc[4] += diff(t3, t2)
+        if c > acc[1]:
+            acc[1] = c
+        if s > acc[3]:
+            acc[3] = s
+    return t
+
+
+ctx.safety.arm()
+
+
+class Pressed:
+    # The feed's home switch, pressed (no switches on this board).
+    def value(self):
+        return 1
+
+
+a._set_homed(1)  # the arm starts homed
+sw = d._feed.sw
+d._feed.sw = Pressed()
+d.start_drill(-1, 2000)
+gc.collect()
+t = 0
+spin = [0] * 5
+k = 0
+while d.phase != 3 and k < 3 * hz:  # homing and spin-up, until the drill feeds
+    t = run(1, t, spin)
+    k += 1
+    if d.phase != 1:
+        d._feed.sw = sw
+a.start(-1, 3, a.plan_scoop(3), 3)
+busy = [0] * 5
+t = run(BUSY, t, busy)
+rest = [0] * 5
+t = run(REST, t, rest)
+print(json.dumps({
+    "spinup_ticks": k, "drill_phase": d.phase, "safety": ctx.safety.state,
+    "fault": ctx.safety.fault, "drill_depth_mm": d.max_pos // 100 if hasattr(d, "max_pos") else -1,
+    "arm_state": a.state, "busy_ticks": BUSY, "busy": busy, "rest_ticks": REST,
+    "rest": rest, "loop_hz": hz, "cycle": n, "freq": machine.freq(),
+    "mem_free": gc.mem_free()}))

@@ -1,0 +1,258 @@
+// An emulated Raspberry Pi Pico: rp2040js (Cortex-M0+ at 125 MHz with the
+// instruction timings of the M0+, PIO, timer, USB) running a MicroPython
+// UF2, its USB CDC serial bridged to a TCP port, so that pyserial and
+// mpremote reach it as socket://127.0.0.1:PORT. Used by rp2040_emulated.py.
+//
+//   node run.js --uf2 RPI_PICO.uf2 --bootrom bootrom.ts [--port 5555]
+//               [--enc A,B,RPM]
+//
+// --bootrom: the RP2040 B1 bootrom, as rp2040js's demo/bootrom.ts or as a
+// 16 KB binary. --enc: a drill turning at RPM, as quadrature on pins A, B.
+'use strict';
+const fs = require('fs');
+const net = require('net');
+const { ConsoleLogger, FIFO, LogLevel, Simulator, StateMachine, USBCDC } = require('rp2040js');
+
+function arg(name, dflt) {
+  const i = process.argv.indexOf('--' + name);
+  return i > 0 ? process.argv[i + 1] : dflt;
+}
+
+function fail(msg) {
+  console.error('run.js: ' + msg);
+  process.exit(2);
+}
+
+function loadBootrom(path) {
+  if (!path || !fs.existsSync(path)) fail(`bootrom not found: ${path}`);
+  const raw = fs.readFileSync(path);
+  let words;
+  if (path.endsWith('.ts') || path.endsWith('.js')) {
+    const text = raw.toString();
+    words = Uint32Array.from(
+      (text.slice(text.indexOf('[')).match(/0x[0-9a-fA-F]+/g) || []).map((w) => parseInt(w, 16)),
+    );
+  } else {
+    words = new Uint32Array(raw.buffer, raw.byteOffset, raw.length >> 2);
+  }
+  if (words.length !== 4096) fail(`${path}: a bootrom is 16 KB, this is ${words.length * 4} bytes`);
+  return words;
+}
+
+function loadUF2(path, mcu) {
+  if (!path || !fs.existsSync(path)) fail(`UF2 not found: ${path}`);
+  const raw = fs.readFileSync(path);
+  for (let off = 0; off + 512 <= raw.length; off += 512) {
+    const b = raw.subarray(off, off + 512);
+    if (b.readUInt32LE(0) !== 0x0a324655 || b.readUInt32LE(4) !== 0x9e5d5157) {
+      fail(`${path}: block ${off / 512} is not a UF2 block`);
+    }
+    mcu.flash.set(b.subarray(32, 32 + b.readUInt32LE(16)), b.readUInt32LE(12) - 0x10000000);
+  }
+}
+
+// An entry of the bootrom's function table (RP2040 datasheet 2.8.3).
+function romFunc(rom, code) {
+  const bytes = new Uint8Array(rom.buffer, rom.byteOffset, rom.byteLength);
+  const half = (a) => bytes[a] | (bytes[a + 1] << 8);
+  const want = code.charCodeAt(0) | (code.charCodeAt(1) << 8);
+  for (let a = half(0x14); half(a) !== 0; a += 4) {
+    if (half(a) === want) return half(a + 2) & ~1;
+  }
+  return fail('bootrom has no function ' + code);
+}
+
+// rp2040js keeps every state machine's FIFOs 4 deep: joined (SHIFTCTRL
+// FJOIN_TX, bit 30, or FJOIN_RX, bit 31) one of them is 8 deep on a board
+// (RP2040 datasheet 3.2.4), which the step generator's batches count on.
+const smWrite = StateMachine.prototype.writeUint32;
+StateMachine.prototype.writeUint32 = function (offset, value) {
+  smWrite.call(this, offset, value);
+  if (offset === 0x08) {
+    const tx = value & (1 << 30) ? 8 : 4;
+    const rx = value & (1 << 31) ? 8 : 4;
+    if (this.txFIFO.size !== tx) this.txFIFO = new FIFO(tx);
+    if (this.rxFIFO.size !== rx) this.rxFIFO = new FIFO(rx);
+  }
+};
+
+const sim = new Simulator();
+const mcu = sim.rp2040;
+mcu.logger = new ConsoleLogger(LogLevel.Error);
+const rom = loadBootrom(arg('bootrom'));
+mcu.loadBootrom(rom);
+loadUF2(arg('uf2'), mcu);
+
+// rp2040js runs flash reads but not the bootrom's programming sequence (SSI
+// commands): its erase and program entries are carried out here, on the
+// emulated flash, so the board's filesystem keeps what is written to it.
+const eraseAt = romFunc(rom, 'RE');
+const programAt = romFunc(rom, 'RP');
+const core = mcu.core;
+const execute = core.executeInstruction.bind(core);
+core.executeInstruction = function () {
+  const pc = core.PC;
+  if (pc === eraseAt || pc === programAt) {
+    const r = core.registers;
+    const at = r[0] >>> 0;
+    if (pc === eraseAt) {
+      mcu.flash.fill(0xff, at, at + (r[1] >>> 0));
+    } else {
+      for (let i = 0; i < r[2] >>> 0; i++) mcu.flash[at + i] = mcu.readUint8((r[1] >>> 0) + i);
+    }
+    core.PC = core.LR & ~1;
+    return 2;
+  }
+  return execute();
+};
+
+// A drill at constant speed: the shaft encoder's phases as quadrature
+// (forward 0 -> 1 -> 3 -> 2, state = B << 1 | A), 4096 edges a turn.
+const enc = arg('enc', '');
+if (enc) {
+  const [pa, pb, rpm] = enc.split(',').map(Number);
+  const seq = [0, 1, 3, 2];
+  const edgeNs = 1e9 / ((Math.abs(rpm) / 60) * 4096);
+  let k = 0;
+  const alarm = sim.clock.createAlarm(() => {
+    k = (k + (rpm < 0 ? 3 : 1)) & 3;
+    mcu.gpio[pa].setInputValue((seq[k] & 1) !== 0);
+    mcu.gpio[pb].setInputValue((seq[k] & 2) !== 0);
+    alarm.schedule(edgeNs);
+  });
+  alarm.schedule(edgeNs);
+}
+
+// A load cell's HX711 at 80 SPS: DOUT low when a conversion is ready, then
+// a bit on each SCK rising edge (24, MSB first), high again from the 25th
+// pulse. The reading is a fixed count with a few counts of noise (a reading
+// repeated 50 times in a row is a stuck-ADC fault to the firmware).
+const hx = arg('hx711', '');
+if (hx) {
+  const [sck, dout] = hx.split(',').map(Number);
+  let value = 0;
+  let pulses = -1; // -1: no conversion ready
+  let seed = 12345;
+  mcu.gpio[dout].setInputValue(true);
+  const ready = sim.clock.createAlarm(() => {
+    if (pulses < 0) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      value = 0x200000 + (seed >> 24);
+      pulses = 0;
+      mcu.gpio[dout].setInputValue(false);
+    }
+    ready.schedule(12.5e6);
+  });
+  ready.schedule(12.5e6);
+  let high = false;
+  mcu.gpio[sck].addListener((state) => {
+    const now = state === 1; // GPIOPinState.High
+    if (now && !high && pulses >= 0) {
+      if (pulses < 24) {
+        mcu.gpio[dout].setInputValue(((value >> (23 - pulses)) & 1) !== 0);
+        pulses++;
+      } else {
+        mcu.gpio[dout].setInputValue(true); // the gain pulses: not ready
+        pulses = -1;
+      }
+    }
+    high = now;
+  });
+}
+
+const cdc = new USBCDC(mcu.usbCtrl);
+// rp2040js's CDC answers an armed OUT endpoint at once, with nothing when
+// the host has nothing to send: the board then re-arms it and takes a USB
+// interrupt per round trip, about half its time, which a real host never
+// causes (it sends when it has data). The read is held until there is data.
+let held = null;
+function serveRead() {
+  const n = Math.min(held.size, cdc.txFIFO.itemCount);
+  if (n === 0) return;
+  const buf = new Uint8Array(n);
+  for (let i = 0; i < n; i++) buf[i] = cdc.txFIFO.pull();
+  const ep = held.endpoint;
+  held = null;
+  mcu.usbCtrl.endpointReadDone(ep, buf);
+}
+mcu.usbCtrl.onEndpointRead = (endpoint, size) => {
+  if (endpoint !== cdc.outEndpoint) return;
+  held = { endpoint, size };
+  serveRead();
+};
+
+let sock = null;
+cdc.onSerialData = (data) => {
+  if (sock && sock.writable) sock.write(Buffer.from(data));
+};
+const server = net.createServer((s) => {
+  sock = s;
+  s.setNoDelay(true);
+  s.on('error', () => {});
+  s.on('data', (d) => {
+    for (const byte of d) cdc.txFIFO.push(byte);
+    if (held) serveRead();
+  });
+  s.on('close', () => {
+    if (sock === s) sock = null;
+  });
+});
+server.on('error', (e) => fail(e.message));
+const port = Number(arg('port', '5555'));
+server.listen(port, '127.0.0.1', () => console.log(`listening on ${port}`));
+
+// The emulated time, for the bench's progress (stderr, once a second).
+let lastNs = 0;
+setInterval(() => {
+  const ns = sim.clock.nanos;
+  console.error(`emulated ${(ns / 1e9).toFixed(3)} s (+${((ns - lastNs) / 1e6).toFixed(0)} ms)`);
+  lastNs = ns;
+}, 1000).unref();
+
+// rp2040js runs each PIO block 1000 instructions per turn of Node's event
+// loop, whatever the CPU does meanwhile, and without the clock divider: a
+// state machine there may run a thousand times slower or faster than on a
+// board. Here every state machine advances with the CPU's cycles, through
+// its divider (RP2040 datasheet 3.5.5: INT + FRAC / 256, INT 0 = 65536).
+for (const p of mcu.pio) p.run = () => {};
+function stepPio(cycles) {
+  for (const p of mcu.pio) {
+    if (p.stopped) continue;
+    let stepped = false;
+    for (const m of p.machines) {
+      if (!m.enabled) continue;
+      const div = (m.clockDivInt || 65536) * 256 + m.clockDivFrac;
+      let acc = (m.divAcc || 0) + cycles * 256;
+      while (acc >= div) {
+        acc -= div;
+        m.step();
+        stepped = true;
+      }
+      m.divAcc = acc;
+    }
+    if (stepped) p.checkChangedPins();
+  }
+}
+const pioRunning = () => !mcu.pio[0].stopped || !mcu.pio[1].stopped;
+
+const CYCLE_NS = 8; // 125 MHz
+function runCpu() {
+  const clock = sim.clock;
+  for (let i = 0; i < 200000; i++) {
+    let cycles;
+    if (core.waiting) {
+      // Asleep until an interrupt: to the next alarm at once, unless a
+      // state machine runs meanwhile.
+      const ns = clock.nanosToNextAlarm;
+      cycles = pioRunning() ? 8 : Math.max(1, Math.floor(ns / CYCLE_NS));
+    } else {
+      cycles = core.executeInstruction();
+    }
+    clock.tick(cycles * CYCLE_NS);
+    stepPio(cycles);
+  }
+  setImmediate(runCpu); // the sockets get their turn
+}
+
+core.PC = 0x10000000;
+runCpu();
