@@ -10,8 +10,8 @@ Needs Node.js and npm (rp2040js is installed into benchmarks/rp2040/ on the
 first run), a MicroPython UF2 for the Raspberry Pi Pico (micropython.org's
 RPI_PICO download, 1.23 or newer) and the RP2040 B1 bootrom (rp2040js's
 demo/bootrom.ts, or a 16 KB binary). benchmarks/rp2040/run.js is the board:
-it bridges the Pico's USB serial to a TCP port, drives a 120 rpm drill
-encoder and an 80 SPS HX711 on the board file's pins, and clocks the PIO
+it bridges the Pico's USB serial to a TCP port, drives a drill motor's
+encoder from its PWM and an 80 SPS HX711 on the board file's pins, and clocks the PIO
 state machines from the CPU's cycles. The steps:
 
 1. `lunasample flash` installs the firmware over socket://, as on a board.
@@ -83,7 +83,8 @@ def start_board(uf2: Path, bootrom: Path, port: int, pins: dict[str, int],
         print("installing rp2040js into benchmarks/rp2040/ ...", flush=True)
         subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=RUNNER, check=True)
     cmd = ["node", "run.js", "--uf2", str(uf2), "--bootrom", str(bootrom), "--port", str(port),
-           "--enc", f"{pins['drill_enc_a']},{pins['drill_enc_b']},120",
+           "--drill", f"{pins['drill_pwm']},{pins['drill_dir']},{pins['drill_enc_a']},"
+           f"{pins['drill_enc_b']}",
            "--hx711", f"{pins['hx711_sck']},{pins['hx711_dout']}"]
     proc = subprocess.Popen(cmd, cwd=RUNNER, stdout=subprocess.PIPE, stderr=log.open("wb"))
     assert proc.stdout is not None

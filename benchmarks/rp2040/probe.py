@@ -86,6 +86,7 @@ a._set_homed(1)  # the arm starts homed
 sw = d._feed.sw
 d._feed.sw = Pressed()
 d.start_drill(-1, 2000)
+ctx.safety.busy()  # as the DRILL and SCOOP commands leave it
 gc.collect()
 t = 0
 spin = [0] * 5

@@ -4,10 +4,10 @@
 // mpremote reach it as socket://127.0.0.1:PORT. Used by rp2040_emulated.py.
 //
 //   node run.js --uf2 RPI_PICO.uf2 --bootrom bootrom.ts [--port 5555]
-//               [--enc A,B,RPM]
+//               [--drill PWM,DIR,ENC_A,ENC_B] [--hx711 SCK,DOUT]
 //
 // --bootrom: the RP2040 B1 bootrom, as rp2040js's demo/bootrom.ts or as a
-// 16 KB binary. --enc: a drill turning at RPM, as quadrature on pins A, B.
+// 16 KB binary. The rest are plants on the board's pins (below).
 'use strict';
 const fs = require('fs');
 const net = require('net');
@@ -106,21 +106,40 @@ core.executeInstruction = function () {
   return execute();
 };
 
-// A drill at constant speed: the shaft encoder's phases as quadrature
-// (forward 0 -> 1 -> 3 -> 2, state = B << 1 | A), 4096 edges a turn.
-const enc = arg('enc', '');
-if (enc) {
-  const [pa, pb, rpm] = enc.split(',').map(Number);
+// The drill: a DC motor on PWM + direction (24 V at full duty, 1 V s/rad at
+// the bit, a first-order lag of 60 ms: the emulator's plant without its
+// load), its shaft encoder as quadrature (forward 0 -> 1 -> 3 -> 2, state =
+// B << 1 | A, 4096 edges a turn).
+const drill = arg('drill', '');
+if (drill) {
+  const [pwmPin, dirPin, pa, pb] = drill.split(',').map(Number);
+  const ch = mcu.pwm.channels[(pwmPin >> 1) & 7];
   const seq = [0, 1, 3, 2];
-  const edgeNs = 1e9 / ((Math.abs(rpm) / 60) * 4096);
   let k = 0;
-  const alarm = sim.clock.createAlarm(() => {
-    k = (k + (rpm < 0 ? 3 : 1)) & 3;
+  let omega = 0; // rad/s, signed
+  const STEP_NS = 1e6;
+  const motor = sim.clock.createAlarm(() => {
+    const cc = pwmPin & 1 ? ch.cc >>> 16 : ch.cc & 0xffff;
+    const duty = ch.csr & 1 ? Math.min(1, cc / (ch.top + 1)) : 0;
+    const volts = 24 * duty * (mcu.gpio[dirPin].outputValue ? 1 : -1);
+    omega += (volts - omega) * (1 - Math.exp(-STEP_NS / 60e6));
+    motor.schedule(STEP_NS);
+  });
+  motor.schedule(STEP_NS);
+  // One edge at a time: the PIO counter samples the pins, and two edges
+  // at once would read as a missed one.
+  const edge = sim.clock.createAlarm(() => {
+    const perNs = ((Math.abs(omega) / (2 * Math.PI)) * 4096) / 1e9;
+    if (perNs * STEP_NS < 1e-3) {
+      edge.schedule(STEP_NS); // at rest
+      return;
+    }
+    k = (k + (omega < 0 ? 3 : 1)) & 3;
     mcu.gpio[pa].setInputValue((seq[k] & 1) !== 0);
     mcu.gpio[pb].setInputValue((seq[k] & 2) !== 0);
-    alarm.schedule(edgeNs);
+    edge.schedule(1 / perNs);
   });
-  alarm.schedule(edgeNs);
+  edge.schedule(STEP_NS);
 }
 
 // A load cell's HX711 at 80 SPS: DOUT low when a conversion is ready, then

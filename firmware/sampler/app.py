@@ -124,9 +124,11 @@ def _core_commands(ctx, loop):
         out.append(("flt", saf.fault))
         out.append(("ovr", loop.overruns))
         out.append(("wst", loop.worst_us))
-        if mem[1] <= 0:
-            # mem_free() walks the whole heap's allocation table: once a
-            # second at the 10 Hz telemetry rate is enough to see a trend.
+        if mem[1] <= 0 and saf.state != S.BUSY:
+            # mem_free() walks the whole heap's allocation table, ~8 ms on
+            # an RP2040 (longer than the step queue's margin): once a second
+            # at the 10 Hz telemetry rate, and not while a job moves
+            # anything (the figure stands until it ends).
             mem[0] = gc.mem_free()
             mem[1] = 10
         mem[1] -= 1

@@ -93,3 +93,36 @@ def test_full_control_step_allocates_nothing(tmp_path: Path) -> None:
     words = r.stdout.strip().splitlines()[-1].split()
     assert words[1] == "5000" and words[-1] == "0", r.stdout
     assert int(words[3]) >= 3  # scale, drill and arm at least step in the loop
+
+
+CORE_TM_MEM = """
+import json
+from sampler import app, safety
+ctx, loop = app.build()
+core_tm = ctx.comms.tm_sources[-1]
+def mem():
+    out = []
+    core_tm(out)
+    return dict(out)["mem"]
+keep = []
+seen = []
+for state, n in ((safety.SAFE, 1), (safety.BUSY, 25), (safety.SAFE, 25)):
+    ctx.safety.state = state
+    vals = []
+    for i in range(n):  # 10 Hz telemetry, the heap shrinking
+        keep.append(bytearray(512))
+        vals.append(mem())
+    seen.append(vals)
+print(json.dumps(seen))
+"""
+
+
+def test_heap_walk_waits_while_a_job_moves(tmp_path: Path) -> None:
+    # gc.mem_free() walks the heap (~8 ms on an RP2040): the core's TM
+    # "mem" refreshes once a second, but not while the board is BUSY.
+    r = _run(CORE_TM_MEM, _board_dir(tmp_path, []), 256)
+    assert r.returncode == 0, r.stdout + r.stderr
+    before, busy, safe = json.loads(r.stdout)
+    assert set(busy) == set(before)  # the figure from before the job stands
+    assert len(set(safe)) == 3  # at once, then every 10 samples
+    assert safe[0] < busy[0] and safe == sorted(safe, reverse=True)
