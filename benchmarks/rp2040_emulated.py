@@ -22,6 +22,8 @@ state machines from the CPU's cycles. The steps:
    times the schedule's ticks and the service phase, Loop.run's way, in the
    busiest stretch (the drill feeding under speed control while the three
    joints slew to a scoop site) and over the scoop's following ticks.
+4. Loop.run itself, paced at the period, for --paced more ticks: the
+   loop's own overrun count and worst control step (STATUS `ovr`, `worst`).
 
 Not one of run_all.py's bench_*.py: it needs the UF2 and the bootrom,
 which this tree does not carry. The emulated board's clock is its own, so
@@ -30,8 +32,9 @@ a run's figures do not depend on what else the host is doing.
 The emulation does not model the flash's XIP cache misses or bus
 contention; a Pico on the bench settles those (STATUS `worst`).
 
-Last line: rp2040_emu_calib=<c> emu_step_pct_rp2040_1khz=<b>
-emu_mean_pct_rp2040_1khz=<m> emu_worst_tick_us=<w> emu_loop_pct_rp2040_1khz=<l>
+Last line: rp2040_emu_calib=<c> emu_step_us=<s> emu_step_pct_rp2040_1khz=<b>
+emu_mean_pct_rp2040_1khz=<m> emu_worst_tick_us=<w> emu_service_us=<v>
+emu_loop_pct_rp2040_1khz=<l> emu_overruns_per_1000=<o> emu_paced_worst_us=<p>
 """
 
 from __future__ import annotations
@@ -123,6 +126,9 @@ def figures(probe: dict[str, object], add_ms: float) -> dict[str, float]:
         "emu_worst_tick_us": float(busy[1]),
         "emu_service_us": (busy[2] - busy[4]) / nb,
         "emu_loop_pct_rp2040_1khz": 100 * loop / period,
+        "emu_overruns_per_1000": 1000 * float(probe["overruns"])  # type: ignore[arg-type]
+        / max(float(probe["paced_ticks"]), 1.0),  # type: ignore[arg-type]
+        "emu_paced_worst_us": float(probe["paced_worst_us"]),  # type: ignore[arg-type]
     }
 
 
@@ -134,6 +140,8 @@ def main() -> int:
                     help="RP2040 B1 bootrom (rp2040js demo/bootrom.ts or a 16 KB binary)")
     ap.add_argument("--busy", type=int, default=400, help="ticks timed in the busiest stretch")
     ap.add_argument("--rest", type=int, default=2000, help="ticks timed after it")
+    ap.add_argument("--paced", type=int, default=1000,
+                    help="ticks of Loop.run itself after those, paced at the period")
     a = ap.parse_args()
     for what, p in (("UF2", a.uf2), ("bootrom", a.bootrom)):
         if not p.is_file():
@@ -151,8 +159,8 @@ def main() -> int:
         out = on_board(url, ADD_LOOP, 600)
         add_ms = float(out.split("ADD", 1)[1].split()[0]) / 1000
         src = (RUNNER / "probe.py").read_text()
-        src = src.replace("BUSY = 400", f"BUSY = {a.busy}").replace("REST = 2000",
-                                                                   f"REST = {a.rest}")
+        for name, v in (("BUSY", 400), ("REST", 2000), ("PACED", 1000)):
+            src = src.replace(f"{name} = {v}", f"{name} = {getattr(a, name.lower())}")
         probe = json.loads(on_board(url, src, 3600).strip().splitlines()[-1])
     finally:
         proc.kill()
@@ -168,6 +176,8 @@ def main() -> int:
           f" us); over the next {a.rest} ticks {f['emu_mean_pct_rp2040_1khz']:.2f} %")
     print(f"service phase {f['emu_service_us']:.0f} us a tick; whole loop "
           f"{f['emu_loop_pct_rp2040_1khz']:.1f} % of 1 ms")
+    print(f"Loop.run paced at 1 kHz for {probe['paced_ticks']} ticks: {probe['overruns']} "
+          f"overruns, worst control step {probe['paced_worst_us']} us")
     path = write_result({"bench": "rp2040", "machine": machine(), "probe": probe,
                          "figures": f})
     print(f"saved {path}")

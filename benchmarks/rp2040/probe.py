@@ -12,6 +12,7 @@ from sampler import app
 
 BUSY = 400  # ticks (rp2040_emulated.py sets both)
 REST = 2000
+PACED = 1000
 
 
 class Line:
@@ -101,9 +102,25 @@ busy = [0] * 5
 t = run(BUSY, t, busy)
 rest = [0] * 5
 t = run(REST, t, rest)
+# Then Loop.run itself, paced at the board's period, as main() runs it:
+# does the loop keep its period with the scoop under way?
+paced = [0]
+
+
+def paced_service():
+    service()
+    paced[0] += 1
+    if paced[0] >= PACED:
+        loop.running = False
+
+
+loop.overruns = 0
+loop.worst_us = 0
+loop.run(table, paced_service)
 print(json.dumps({
     "spinup_ticks": k, "drill_phase": d.phase, "safety": ctx.safety.state,
     "fault": ctx.safety.fault, "drill_depth_mm": d.max_pos // 100 if hasattr(d, "max_pos") else -1,
     "arm_state": a.state, "busy_ticks": BUSY, "busy": busy, "rest_ticks": REST,
-    "rest": rest, "loop_hz": hz, "cycle": n, "freq": machine.freq(),
+    "rest": rest, "paced_ticks": loop.ticks, "overruns": loop.overruns,
+    "paced_worst_us": loop.worst_us, "loop_hz": hz, "cycle": n, "freq": machine.freq(),
     "mem_free": gc.mem_free()}))

@@ -207,7 +207,8 @@ def test_emulated_rp2040_figures_take_the_clock_out_of_the_sums() -> None:
     # 10 busy ticks: 400 us of control sums, 20 of them the clock's own
     # span; 3000 us of service. 100 later ticks: 3600 us, 100 of the clock.
     probe = {"busy_ticks": 10, "busy": [400, 90, 3000, 700, 20], "rest_ticks": 100,
-             "rest": [3600, 50, 30000, 800, 100], "loop_hz": 1000}
+             "rest": [3600, 50, 30000, 800, 100], "loop_hz": 1000,
+             "paced_ticks": 500, "overruns": 3, "paced_worst_us": 150}
     f = rp2040_emulated.figures(probe, add_ms=7984.0 * 1.5)
     assert f["emu_step_us"] == pytest.approx(38.0)
     assert f["emu_step_pct_rp2040_1khz"] == pytest.approx(3.8)
@@ -216,6 +217,8 @@ def test_emulated_rp2040_figures_take_the_clock_out_of_the_sums() -> None:
     assert f["emu_loop_pct_rp2040_1khz"] == pytest.approx(33.6)
     assert f["emu_worst_tick_us"] == 90
     assert f["rp2040_emu_calib"] == pytest.approx(1.5)
+    assert f["emu_overruns_per_1000"] == pytest.approx(6.0)
+    assert f["emu_paced_worst_us"] == 150
 
 
 def test_emulated_rp2040_without_a_uf2_is_a_one_line_error(tmp_path: Path) -> None:
