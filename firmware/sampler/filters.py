@@ -32,16 +32,16 @@ _SPAN = const(1 << 22)  # a median this far from the reference level restarts th
 _ENV = const(32)  # readings in the step/spike envelope: a drill turn at >= 150 rpm, 80 SPS
 
 
-# The two scans over the recent readings, machine code: on a Cortex-M0+ the
+# The scans over the recent readings and outputs, machine code: on a Cortex-M0+ the
 # native emitter's loops cost ~4 us an element (each a runtime call), a
 # third of the filter's time with n_max outputs to span. Arrays of 'i';
 # ptr32 loads are zero-extended on 64-bit ports, so the values are
 # sign-extended by hand there (the test is never true on a 32-bit port,
 # where sx - 1 wraps to the largest int, nor on CPython).
 @micropython.viper
-def _envelope(e: ptr32, k: int, ne: int, r: ptr32):
-    # r[0..1] = min, max of r[0] and the ne readings before slot k, newest
-    # first (slots wrap at _ENV); r[2..3] = those of the readings from the
+def _scan(a: ptr32, k: int, n: int, size: int, r: ptr32):
+    # r[0..1] = min, max of r[0] and the n values before slot k of the ring
+    # a (size slots), newest first; r[2..3] = those of the values from the
     # r[2]-th newest on (r[0] when there are none).
     sx = 1
     sx <<= 31
@@ -54,11 +54,11 @@ def _envelope(e: ptr32, k: int, ne: int, r: ptr32):
     ohi = lo
     h = r[2]
     j = 0
-    while j < ne:
+    while j < n:
         k -= 1
         if k < 0:
-            k = _ENV - 1
-        v = e[k]
+            k = size - 1
+        v = a[k]
         if v > big:
             v -= sx << 1
         if v < lo:
@@ -78,30 +78,6 @@ def _envelope(e: ptr32, k: int, ne: int, r: ptr32):
     r[1] = hi
     r[2] = olo
     r[3] = ohi
-
-
-@micropython.viper
-def _spread(o: ptr32, k: int, n: int, nm: int, v: int) -> int:
-    # max - min of v and the n outputs before slot k (slots wrap at nm).
-    sx = 1
-    sx <<= 31
-    big = sx - 1
-    lo = v
-    hi = v
-    j = 0
-    while j < n:
-        k -= 1
-        if k < 0:
-            k = nm - 1
-        x = o[k]
-        if x > big:
-            x -= sx << 1
-        if x < lo:
-            lo = x
-        elif x > hi:
-            hi = x
-        j += 1
-    return hi - lo
 
 
 def _far(x, y, m):
@@ -149,7 +125,7 @@ class MassFilter:
         self._a2 = [0] * n_sm
         self._out = array("i", bytes(4 * self.n_max))
         self._env = array("i", bytes(4 * _ENV))
-        self._r = array("i", bytes(16))  # _envelope's results
+        self._r = array("i", bytes(16))  # _scan's results
         self._cln = [0] * _ENV  # the readings after spike replacement, same slots
         self.n_avg = n_avg
         self.span = n_sm
@@ -246,7 +222,7 @@ class MassFilter:
         r = self._r
         r[0] = self._x1
         r[2] = h
-        _envelope(e, self._ei, ne, r)
+        _scan(e, self._ei, ne, _ENV, r)
         lo = r[0]
         hi = r[1]
         olo = r[2]
@@ -333,7 +309,11 @@ class MassFilter:
         full = n + m + sp - 2  # both averages fresh, and `span` outputs from them
         if self.fresh < full:
             self.fresh += 1
-        self.settled = self.fresh >= full and _spread(o, k, sp, nm, v) <= self.band
+        r = self._r
+        r[0] = v
+        r[2] = sp  # no second range
+        _scan(o, k, sp, nm, r)
+        self.settled = self.fresh >= full and r[1] - r[0] <= self.band
         return v
 
 
