@@ -2,15 +2,16 @@
 # firmware's control tick and service phase timed tick by tick, as Loop.run
 # walks them, in the busiest stretch (the drill feeding under speed control
 # while the three joints slew to a scoop site) and over the scoop's next
-# REST ticks. Prints one JSON line.
+# REST ticks; then Loop.run itself, paced, for PACED ticks (its overruns and
+# worst control step). Prints one JSON line.
 import gc
 import json
 import time
 
 import machine
-from sampler import app
+from sampler import app, arm, drill
 
-BUSY = 400  # ticks (rp2040_emulated.py sets both)
+BUSY = 400  # ticks (rp2040_emulated.py sets all three)
 REST = 2000
 PACED = 1000
 
@@ -92,12 +93,12 @@ gc.collect()
 t = 0
 spin = [0] * 5
 k = 0
-while d.phase != 3 and k < 3 * hz:  # homing and spin-up, until the drill feeds
+while d.phase != drill.P_FEED and k < 3 * hz:  # homing, spin-up
     t = run(1, t, spin)
     k += 1
-    if d.phase != 1:
+    if d.phase != drill.P_HOME:
         d._feed.sw = sw
-a.start(-1, 3, a.plan_scoop(3), 3)
+a.start(-1, arm.A_SCOOP, a.plan_scoop(3), 3)  # site 3
 busy = [0] * 5
 t = run(BUSY, t, busy)
 rest = [0] * 5
@@ -118,8 +119,9 @@ loop.overruns = 0
 loop.worst_us = 0
 loop.run(table, paced_service)
 print(json.dumps({
-    "spinup_ticks": k, "drill_phase": d.phase, "safety": ctx.safety.state,
-    "fault": ctx.safety.fault, "drill_depth_mm": d.max_pos // 100 if hasattr(d, "max_pos") else -1,
+    "spinup_ticks": k, "feeding": d.phase == drill.P_FEED, "drill_phase": d.phase,
+    "safety": ctx.safety.state,
+    "fault": ctx.safety.fault, "drill_depth_mm": d.max_pos // drill.STEPS_PER_MM,
     "arm_state": a.state, "busy_ticks": BUSY, "busy": busy, "rest_ticks": REST,
     "rest": rest, "paced_ticks": loop.ticks, "overruns": loop.overruns,
     "paced_worst_us": loop.worst_us, "loop_hz": hz, "cycle": n, "freq": machine.freq(),
