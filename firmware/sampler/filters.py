@@ -309,7 +309,6 @@ class MassFilter:
         full = n + m + sp - 2  # both averages fresh, and `span` outputs from them
         if self.fresh < full:
             self.fresh += 1
-        r = self._r
         r[0] = v
         r[2] = sp  # no second range
         _scan(o, k, sp, nm, r)
