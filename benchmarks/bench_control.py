@@ -210,9 +210,9 @@ NAMES = ["-"] * NT  # what runs on each (recording pass)
 service = app.service_step(ctx, wdt)
 if COUNT:
     svc = service
-    def service():
+    def service(t0):
         CUR[0] = "service"
-        svc()
+        svc(t0)
         CUR[0] = "tick"
 ctx.safety.arm()
 a.start(-1, 1, a.plan_home())
@@ -266,7 +266,7 @@ def run(n, slots=None):
             if slots is not None:
                 NAMES[slot] = "+".join(RAN) or "-"
             RAN.clear()
-        service()
+        service(now)
         t2 = utime.ticks_us()
         t3 = utime.ticks_us()
         if replay and b < MAXB:

@@ -1,7 +1,8 @@
 """Sample journal throughput.
 
-append: the firmware's Journal.append (firmware/sampler/journal.py), run in
-  the micropython unix port on a directory standing in for flash, timed by the
+append: the firmware's Journal.append (firmware/sampler/journal.py), compiled
+  with mpy-cross as for a board, run in the micropython unix port (64 KB
+  heap) on a directory standing in for flash, timed by the
   port's own clock: records per second of board CPU (each one opened, written
   and closed: committed). Also the boot scan of the whole journal.
 download: the host's journal.download (host/lunasample/journal.py) over the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,7 +27,9 @@ from pathlib import Path
 
 from lunasample import journal, paths
 from lunasample.emulator.board import EmulatedBoard
+from lunasample.emulator.vfs import HOST_ARCH
 from lunasample.link.client import Link
+from lunasample.mpy import compiled_firmware
 
 APPEND = """
 import os, time
@@ -50,9 +54,13 @@ print("APPEND", %(n)d, time.ticks_diff(t1, t0), time.ticks_diff(t2, t1), j2.coun
 """
 
 
-def append_rate(flash: Path, n: int) -> tuple[float, float]:
-    """(records appended per second, boot-scan seconds for all of them)."""
-    env = dict(os.environ, MICROPYPATH=str(paths.FIRMWARE_DIR))
+def append_rate(flash: Path, fw: Path, n: int) -> tuple[float, float]:
+    """(records appended per second, boot-scan seconds for all of them), the
+    firmware compiled with mpy-cross into fw, as it goes on a board."""
+    for src, rel in compiled_firmware(HOST_ARCH):
+        (fw / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, fw / rel)
+    env = dict(os.environ, MICROPYPATH=str(fw))
     r = subprocess.run([paths.micropython_binary(), "-X", "heapsize=64K", "-c",
                         APPEND % {"dir": str(flash), "n": n}],
                        capture_output=True, text=True, env=env, timeout=600,
@@ -83,8 +91,9 @@ def main() -> int:
     a = ap.parse_args()
     n = 300 if a.quick else 3000
     with tempfile.TemporaryDirectory(prefix="bench-journal-") as d:
-        flash = Path(d)
-        app, scan_s = append_rate(flash, n)
+        flash = Path(d) / "flash"
+        flash.mkdir()
+        app, scan_s = append_rate(flash, Path(d) / "fw", n)
         size = (flash / "journal.dat").stat().st_size
         down = download_rate(flash, n)
     print(f"{n} records, {size} bytes of journal")

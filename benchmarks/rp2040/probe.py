@@ -60,7 +60,7 @@ def run(ticks, t, acc):
         if t == n:
             t = 0
         t1 = us()
-        service()
+        service(t0)
         t2 = us()
         t3 = us()
         c = diff(t1, t0)
@@ -108,8 +108,8 @@ t = run(REST, t, rest)
 paced = [0]
 
 
-def paced_service():
-    service()
+def paced_service(t0):
+    service(t0)
     paced[0] += 1
     if paced[0] >= PACED:
         loop.running = False

@@ -5,6 +5,7 @@ import time
 
 import machine
 import micropython
+from micropython import const
 
 from sampler import board as _board
 from sampler import proto
@@ -15,6 +16,7 @@ from sampler.console import Console
 from sampler.loop import Loop
 
 VERSION = "0.1.0"
+_LIGHT_DIV = const(10)  # a control step within period / this leaves room for a service turn
 
 
 class Context:
@@ -233,25 +235,34 @@ def schedule(ctx, wdt):
 
 
 def service_step(ctx, wdt):
-    """The loop's service phase (may allocate): the link every tick, then one
-    subsystem's service in turn; starts the watchdog (wdt[0]) at the first
-    ARM."""
+    """The loop's service phase (may allocate), service(t0) with t0 the
+    tick's start: one subsystem's service in turn, then the link, whose
+    heartbeat and telemetry fill the tick's slack; starts the watchdog
+    (wdt[0]) at the first ARM."""
     comms = ctx.comms
     saf = ctx.safety
     servicers = tuple(s for s in ctx.sub.values() if hasattr(s, "service"))
-    turn = [0]
+    turn = [0, 0]  # the next subsystem; 1 if the last tick's turn was put off
+    period = 1000000 // ctx.board["loop_hz"]
+    light = period // _LIGHT_DIV
 
-    def service():
+    def service(t0):
         # The subsystems' services (command replies, sequencing, parameter
         # refresh) one a tick: each still runs every few milliseconds, and a
-        # tick carries one, not all of them.
+        # tick carries one, not all of them. A turn (up to ~0.7 ms on an
+        # RP2040) waits a tick when the control step was long, so that the
+        # two rarely share one; never two ticks in a row.
         now_ms = time.ticks_ms()
-        comms.service(now_ms)
         if servicers:
-            i = turn[0]
-            servicers[i].service(now_ms)
-            i += 1
-            turn[0] = 0 if i == len(servicers) else i
+            if turn[1] or time.ticks_diff(time.ticks_us(), t0) < light:
+                i = turn[0]
+                servicers[i].service(now_ms)
+                i += 1
+                turn[0] = 0 if i == len(servicers) else i
+                turn[1] = 0
+            else:
+                turn[1] = 1
+        comms.service(now_ms, t0, period)
         if wdt[0] is None and saf.state != S.SAFE:
             # The watchdog starts at the first ARM: once running it cannot be
             # stopped, and a board sitting at the REPL must not reset.

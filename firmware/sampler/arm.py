@@ -46,7 +46,8 @@ _ACTIVE = const(9)  # state != A_IDLE, kept by _set_state
 _HOMED = const(10)  # homed, kept by _set_homed
 _SW_N = const(11)  # _SW_MS in supervision periods
 _STALL_N = const(12)  # _STALL_MS in supervision periods
-_JW = const(13)
+_NEXT = const(13)  # the program's next instruction is due (started by service)
+_JW = const(14)
 OPEN = const(0)
 CLOSED = const(90)
 DUMPED = const(180)
@@ -245,6 +246,7 @@ class Arm:
         v = self._v
         v[_WAIT] = 0
         v[_HJ] = -1
+        v[_NEXT] = 0
         v[_STALL_CNT] = 0
         v[_SW_CNT] = 0
         self.site = site
@@ -261,6 +263,7 @@ class Arm:
         for a in self._axes:
             a.hold()
         self._v[_HJ] = -1
+        self._v[_NEXT] = 0
         self._set_state(A_IDLE)
         if self.job == J_RUN:
             self.job = J_ABORT
@@ -326,7 +329,8 @@ class Arm:
 
     # Viper, its state in _v: word loads and machine-word arithmetic; what
     # stays a Python call is the hardware reads, the step generator's busy
-    # and the rarer turns (homing, a trip, the next instruction).
+    # and the rarer turns (homing, a trip); the next instruction is flagged
+    # for the service phase to start.
     @micropython.viper
     def step(self, now_us):
         v = ptr32(self._v)
@@ -385,7 +389,7 @@ class Arm:
         if n > 0:
             v[_WAIT] = n - 1
             return
-        self._next()
+        v[_NEXT] = 1
 
     def _switch_stuck(self):
         # A home switch closed far from its trip point. True if tripped.
@@ -408,7 +412,7 @@ class Arm:
                 if self._hmask == 7:
                     self._set_homed(1)
                 v[_HJ] = -1
-                self._next()
+                v[_NEXT] = 1
             elif not moving:
                 self._trip(S.F_LIMIT_SWITCH)  # full travel and the switch never closed
         elif not moving:
@@ -426,6 +430,14 @@ class Arm:
 
     # -- service phase -------------------------------------------------
     def service(self, now_ms):
+        v = self._v
+        if v[_NEXT]:
+            # Starting an instruction (targets, limits, the servo) is Python
+            # calls, ~0.4 ms on an RP2040: here, not in the control step. The
+            # step flags it when the last one is over; a few ticks' wait.
+            v[_NEXT] = 0
+            if v[_ACTIVE]:
+                self._next()
         if self.job < J_OK or self.owner < 0:
             return
         seq = self.owner

@@ -12,6 +12,16 @@ from sampler import safety as S
 _CACHE = const(8)
 _RX_BUDGET = const(64)  # bytes read per tick, so a flood cannot stall control
 _HB_PERIOD_MS = const(1000)
+# Telemetry fills the slack of the loop's ticks: on an RP2040 a field costs
+# ~0.13 ms, and a source's five at once would push a tick past its period.
+# It is built while a tick is within _TM_PCT % of its period; the heartbeat
+# (~0.7 ms there) waits for a tick within _HB_PCT % when it comes due, at
+# most _HB_LATE_MS.
+# Without the tick's start, service() gives telemetry _TM_BUDGET_US.
+_TM_PCT = const(50)
+_HB_PCT = const(20)
+_HB_LATE_MS = const(100)
+_TM_BUDGET_US = const(250)
 
 ACCEPTED = "accepted"  # a handler's return value for long-running commands
 
@@ -28,27 +38,29 @@ class Comms:
         # Frames are built in these and written from them: the console takes
         # the bytes before write() returns. Telemetry has its own, as it is
         # built over several ticks with other frames sent in between; _tm_s
-        # is its state: the next source (-1: none being built), the frame's
-        # end, the end of its head ('TM,t=<ms>').
+        # is its state: the source being added (-1: none being built; past
+        # the last: the seal is due), the frame's end, the end of its head
+        # ('TM,t=<ms>'), the next of the source's fields in _tm_f (-1: the
+        # source is still to be called).
         self._tx = memoryview(bytearray(proto.FRAME_BUF))
         self._tm = memoryview(bytearray(proto.FRAME_BUF))
-        self._tm_s = array.array("i", (-1, 0, 0))
+        self._tm_s = array.array("i", (-1, 0, 0, 0))
+        self._tm_f = []
         self.handlers = {}
         self.tm_sources = []  # callables appending (key, value) pairs
-        self._c_seq = [-1] * _CACHE
-        self._c_crc = [0] * _CACHE
+        # The reply cache: the commands' seqs in _c_key[i], their CRCs in
+        # _c_key[_CACHE + i], the replies in _c_reply[i].
+        self._c_key = array.array("i", [-1] * _CACHE + [0] * _CACHE)
         self._c_reply = [None] * _CACHE
         self._c_next = 0
         self.tx_seq = 0
-        self.host_seen = False
-        self.sid = None
+        self.sid = None  # the host's session, from its HELLO
         self.lost = False
         self.hb_timeout_ms = 5000
         self.tm_period_ms = 0
         self._last_rx = 0
         self._next_hb = 0
         self._next_tm = 0
-        self.rx_frames = 0
         self.rx_errors = 0
         self.replays = 0
         self.executed = 0
@@ -66,12 +78,12 @@ class Comms:
     def _reply(self, seq, crc, mtype, fields):
         self.send(mtype, fields)
         for i in range(_CACHE):
-            if self._c_seq[i] == seq and self._c_crc[i] == crc:
+            if self._c_key[i] == seq and self._c_key[_CACHE + i] == crc:
                 self._c_reply[i] = (mtype, fields)
                 return
         i = self._c_next
-        self._c_seq[i] = seq
-        self._c_crc[i] = crc
+        self._c_key[i] = seq
+        self._c_key[_CACHE + i] = crc
         self._c_reply[i] = (mtype, fields)
         self._c_next = (i + 1) % _CACHE
 
@@ -80,7 +92,7 @@ class Comms:
 
     def _update_cache(self, seq, mtype, fields):
         for i in range(_CACHE):
-            if self._c_seq[i] == seq:
+            if self._c_key[i] == seq:
                 self._c_reply[i] = (mtype, fields)
 
     def done(self, seq, result=None):
@@ -101,8 +113,10 @@ class Comms:
         self.send("EV", fields)
 
     # -- receiving -----------------------------------------------------
-    def service(self, now_ms):
-        """Called once per loop tick outside the control step."""
+    def service(self, now_ms, t0_us=None, period_us=0):
+        """Called once per loop tick outside the control step: the link,
+        events, the heartbeat and telemetry, the last two in the slack of
+        the tick that started at t0_us (ticks_us) and lasts period_us."""
         con = self._con
         rd = self._reader
         n = _RX_BUDGET
@@ -118,43 +132,70 @@ class Comms:
         ev = self._safety.pop_event()
         if ev is not None:
             self._send_event(ev, now_ms)
-        if self.host_seen and not self.lost:
+        if self.sid is not None and not self.lost:
             if time.ticks_diff(now_ms, self._last_rx) > self.hb_timeout_ms:
                 self.lost = True
                 self._safety.link_lost()
-        if time.ticks_diff(now_ms, self._next_hb) >= 0:
+        late = time.ticks_diff(now_ms, self._next_hb)
+        if late >= 0 and (t0_us is None or late >= _HB_LATE_MS
+                          or time.ticks_diff(time.ticks_us(), t0_us) < period_us * _HB_PCT // 100):
             self._next_hb = time.ticks_add(now_ms, _HB_PERIOD_MS)
             self.send("HB", (("st", S.STATE_NAMES[self._safety.state]), ("up", now_ms)))
+        t = time.ticks_us()
+        if t0_us is None:
+            until = time.ticks_add(t, _TM_BUDGET_US)
+        else:
+            until = time.ticks_add(t0_us, period_us * _TM_PCT // 100)
+            if time.ticks_diff(until, t) <= 0:
+                return  # no slack left in this tick
         if self._tm_s[0] >= 0:
-            self._tm_step()
+            self._tm_step(until)
         elif self.tm_period_ms and time.ticks_diff(now_ms, self._next_tm) >= 0:
             self._next_tm = time.ticks_add(now_ms, self.tm_period_ms)
             self._tm_begin(now_ms)
 
-    # -- telemetry, one source a tick ---------------------------------
+    # -- telemetry, in the ticks' slack ----------------------------------
     # A whole sample at once would hold up the loop for several periods on
-    # a board (a frame's worth of fields): each tick adds one source's
-    # fields. Telemetry grows with every subsystem: rather than exceed
-    # MAX_FRAME it goes out as several frames, each led by the same time.
+    # a board (a frame's worth of fields): a tick adds the fields of one
+    # source that fit in its slack, and seals the frame on a tick of its
+    # own if the last fields used that up. Telemetry grows with every
+    # subsystem: rather than exceed MAX_FRAME it goes out as several
+    # frames, each led by the same time.
     def _tm_begin(self, now_ms):
         buf = self._tm
         n = proto.frame_add(buf, proto.frame_open(buf, "TM"), "t", now_ms)
         st = self._tm_s
         st[1] = st[2] = n
+        st[3] = -1
         if self.tm_sources:
             st[0] = 0
         else:
             self._tm_seal(n)
 
-    def _tm_step(self):
+    def _tm_step(self, until_us):
         st = self._tm_s
         i = st[0]
-        st[0] = -1  # a source that raises ends this sample
-        f = []
-        self.tm_sources[i](f)
+        st[0] = -1  # a source or a field that raises ends this sample
+        if i == len(self.tm_sources):
+            self._tm_seal(st[1])
+            return
+        f = self._tm_f
+        j = st[3]
+        t = time.ticks_us()
+        if j < 0:
+            f.clear()
+            self.tm_sources[i](f)
+            j = 0
+            t1 = time.ticks_us()
+            if time.ticks_diff(until_us, t1) < time.ticks_diff(t1, t):
+                st[3] = 0  # the fields next tick
+                st[0] = i
+                return
+            t = t1
         buf = self._tm
         n = st[1]
-        for kv in f:
+        while j < len(f):
+            kv = f[j]
             m = proto.frame_add(buf, n, kv[0], kv[1])
             if m < 0 and n > st[2]:
                 self._tm_seal(n)
@@ -163,9 +204,19 @@ class Comms:
             if m < 0:
                 raise ValueError("telemetry field %s does not fit in a frame" % kv[0])
             n = m
+            j += 1
+            t1 = time.ticks_us()
+            if time.ticks_diff(until_us, t1) < time.ticks_diff(t1, t):
+                break  # another field like this one would pass the deadline
+            t = t1
         st[1] = n
-        if i + 1 < len(self.tm_sources):
-            st[0] = i + 1
+        if j < len(f):
+            st[3] = j  # the rest of this source's fields next tick
+            st[0] = i
+            return
+        st[3] = -1
+        if i + 1 < len(self.tm_sources) or time.ticks_diff(until_us, time.ticks_us()) <= 0:
+            st[0] = i + 1  # the next source, or the seal on the next tick
         else:
             self._tm_seal(n)
 
@@ -197,7 +248,6 @@ class Comms:
                     f.insert(0, ("re", e.args[2]))
                 self.send("NAK", f)
             return
-        self.rx_frames += 1
         self._last_rx = now_ms
         if self.lost:
             self.lost = False
@@ -207,7 +257,7 @@ class Comms:
             return
         crc = proto.crc16(line, 1, len(line) - 5)
         for i in range(_CACHE):
-            if self._c_seq[i] == seq and self._c_crc[i] == crc:
+            if self._c_key[i] == seq and self._c_key[_CACHE + i] == crc:
                 self.replays += 1
                 mt, f = self._c_reply[i]
                 self.send(mt, f)
@@ -240,6 +290,5 @@ class Comms:
         if sid != self.sid:
             self.sid = sid
             for i in range(_CACHE):
-                self._c_seq[i] = -1
+                self._c_key[i] = -1
                 self._c_reply[i] = None
-        self.host_seen = True

@@ -80,6 +80,15 @@ def _scan(a: ptr32, k: int, n: int, size: int, r: ptr32):
     r[3] = ohi
 
 
+@micropython.viper
+def _zero(a: ptr32, n: int):
+    # A Python loop zeroing a whole-turn window costs ~0.4 ms on an RP2040.
+    i = 0
+    while i < n:
+        a[i] = 0
+        i += 1
+
+
 def _far(x, y, m):
     # x is further from the level m than y: of two disagreeing readings, the spike.
     a = x - m
@@ -121,8 +130,8 @@ class MassFilter:
         self.n_max = n_max if n_max > n_avg else n_avg
         self._med = [0] * n_med
         self._srt = [0] * n_med
-        self._a1 = [0] * self.n_max
-        self._a2 = [0] * n_sm
+        self._a1 = array("i", bytes(4 * self.n_max))
+        self._a2 = array("i", bytes(4 * n_sm))
         self._out = array("i", bytes(4 * self.n_max))
         self._env = array("i", bytes(4 * _ENV))
         self._r = array("i", bytes(16))  # _scan's results
@@ -194,12 +203,8 @@ class MassFilter:
         return s[(n - 1) >> 1]
 
     def _fill(self, v):
-        a = self._a1
-        for i in range(self.n_avg):
-            a[i] = 0
-        a = self._a2
-        for i in range(self.n_sm):
-            a[i] = 0
+        _zero(self._a1, self.n_avg)
+        _zero(self._a2, self.n_sm)
         self._ref = v
         self._s1 = 0
         self._s2 = 0

@@ -23,7 +23,8 @@ class Loop:
     def run(self, table, service):
         """Each tick: the control step, table[t] (app.schedule: one
         allocation-free callable, or None, per tick of a cycle), walked here
-        rather than behind a call, then service(), which may allocate."""
+        rather than behind a call, then service(t0), which may allocate (t0:
+        the tick's start, ticks_us)."""
         period = self.period_us
         deadline = _ticks_us()
         n = len(table)
@@ -40,7 +41,7 @@ class Loop:
             if dt > self.worst_us:
                 self.worst_us = dt
             self.ticks += 1
-            service()
+            service(t0)
             deadline = _ticks_add(deadline, period)
             rem = _ticks_diff(deadline, _ticks_us())
             if rem < 0:

@@ -118,10 +118,24 @@ def clean(text, limit=60):
     return out.decode()
 
 
-def _check_token(s, what):
-    for o in s.encode():
+@micropython.viper
+def _bad_at(s: ptr8, n: int) -> int:
+    # The first of s[0:n] that cannot stand in a token or value, or -1.
+    i = 0
+    while i < n:
+        o = int(s[i])
         if o < 32 or o > 126 or o == _DOLLAR or o == _STAR or o == _COMMA or o == _EQUALS:
-            raise ValueError("bad character in " + what + ": " + repr(s))
+            return i
+        i += 1
+    return -1
+
+
+def _check_token(s, what):
+    # A MicroPython str is its UTF-8 bytes, and len() counts characters: a
+    # non-ASCII character's first byte falls within the first len(s) bytes,
+    # so scanning those finds it.
+    if _bad_at(s.encode() if _CPYTHON else s, len(s)) >= 0:
+        raise ValueError("bad character in " + what + ": " + repr(s))
 
 
 # Frames are built in a bytearray by small viper writers, not by joining

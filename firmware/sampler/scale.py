@@ -23,6 +23,7 @@ _SAT_HI = const(0x7FFFFF)
 _SAT_LO = const(-0x800000)
 _PER_N = const(128)  # conversions per measurement of the conversion period (1.6 s)
 _ZTRK_N = const(8)  # conversions per count of zero tracking: ~12 mg/s at 80 SPS
+_FIT_N = const(4)  # conversions per fit of the window to the drill's turns (50 ms at 80 SPS)
 
 
 class Scale:
@@ -69,6 +70,8 @@ class Scale:
         self.cal = None
         self._rpm16 = 0  # drill speed (0.1 rpm) x16, averaged over conversions
         self._n_seen = 0
+        self._fit = 0  # conversions to the next window fit
+        self._pend = False  # a conversion read, not yet filtered
 
     def refresh(self):
         # Parameters may change at any time (PARAM) and are loaded after
@@ -99,12 +102,15 @@ class Scale:
         self._ztrk = filters.counts_for_mg(cfg[4], k) if cfg[4] and k else 0
         self._tmo_us = cfg[5] * 1000
         self._cfg = cfg
+        self._fit = 0  # a new filter or settings: fit the window now
         self._turns()
 
     def _turns(self):
         # Once per conversion: average the drill's measured speed (its
-        # encoder count per 10 ms is coarse, +-0.7 % at 200 rpm) and keep the
-        # first average at a whole number of turns; sc_avg when stopped.
+        # encoder count per 10 ms is coarse, +-0.7 % at 200 rpm); every
+        # _FIT_N, keep the first average at a whole number of turns (sc_avg
+        # when stopped). The average moves over 16 conversions, and a fit
+        # costs ~0.4 ms on an RP2040: fitting every one would gain nothing.
         f = self.f
         if f.count == self._n_seen:
             return
@@ -113,6 +119,10 @@ class Scale:
         d = self._ctx.sub.get("drill") if cfg[9] else None
         r = d.rpm10 if d is not None else 0
         self._rpm16 += (r if r > 0 else -r) - (self._rpm16 >> 4)
+        self._fit -= 1
+        if self._fit > 0:
+            return
+        self._fit = _FIT_N
         r = self._rpm16 >> 4
         n = filters.turn_window(self.per_us, r, cfg[1], f.n_max, f.n_avg)
         turns = d is not None and r >= 10 and n < f.n_max
@@ -124,8 +134,14 @@ class Scale:
         f.set_span(f.n_sm if turns or (d is not None and r < 10) else blind)
 
     # -- the poll (allocation-free) ------------------------------------------
-    @micropython.native
     def poll(self, now_us):
+        """Read a conversion, if one is ready, and filter it."""
+        if self._read(now_us):
+            self._filter()
+
+    @micropython.native
+    def _read(self, now_us):
+        # True when a conversion waits in .raw for _filter().
         drv = self.drv
         if not drv.poll():
             if drv.powered and time.ticks_diff(now_us, self._t_last) > self._tmo_us:
@@ -134,7 +150,7 @@ class Scale:
                     self._n_per = 0
                     self.timeouts += 1
                     self._saf.trip(S.F_SCALE_TIMEOUT)
-            return
+            return False
         dt = time.ticks_diff(now_us, self._t_last)
         self._t_last = now_us
         # The period over _PER_N conversions: each one is seen on a poll,
@@ -164,10 +180,14 @@ class Scale:
             self._same = 0
             self.stuck = False
         self.raw = x
-        if not drv.valid or x == _SAT_HI or x == _SAT_LO:
-            return  # settling after a gain change, or a saturated (broken) bridge
+        # Not while settling after a gain change, nor from a saturated
+        # (broken) bridge.
+        return drv.valid and x != _SAT_HI and x != _SAT_LO
+
+    @micropython.native
+    def _filter(self):
         f = self.f
-        v = f.push(x)
+        v = f.push(self.raw)
         self.settled = f.settled
         if self.k:
             d = v - self.zero
@@ -226,7 +246,17 @@ class Scale:
         return got
 
     def service(self, now_ms):
-        self.poll(time.ticks_us())
+        # A conversion is read on one of the scale's turns, filtered on the
+        # next (~0.5 ms on an RP2040), and the window fitted and the rest
+        # done on the one after: each turn fits in a loop period, and the
+        # three come well within a conversion's 12.5 ms at 80 SPS.
+        if self._pend:
+            self._pend = False
+            self._filter()
+            return
+        if self._read(time.ticks_us()):
+            self._pend = True
+            return
         self.refresh()
         self._turns()
         self.cal.service(now_ms)

@@ -72,6 +72,7 @@ n = 0
 def run(limit, done):
     for _ in range(limit):
         locked_tick()
+        a.service(time.ticks_ms())  # the service phase, unlocked: the arm's next instruction
         if done():
             return True
     return False

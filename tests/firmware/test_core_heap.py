@@ -43,7 +43,7 @@ import gc, time
 from sampler import app
 ctx, loop = app.build()
 n = [0]
-def service():
+def service(t0):
     ctx.comms.service(time.ticks_ms())
     n[0] += 1
     if n[0] >= 3000:
