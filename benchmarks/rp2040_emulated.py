@@ -140,7 +140,7 @@ def main() -> int:
                     help="RP2040 B1 bootrom (rp2040js demo/bootrom.ts or a 16 KB binary)")
     ap.add_argument("--busy", type=int, default=400, help="ticks timed in the busiest stretch")
     ap.add_argument("--rest", type=int, default=2000, help="ticks timed after it")
-    ap.add_argument("--paced", type=int, default=1000,
+    ap.add_argument("--paced", type=int, default=3000,
                     help="ticks of Loop.run itself after those, paced at the period")
     a = ap.parse_args()
     for what, p in (("UF2", a.uf2), ("bootrom", a.bootrom)):
@@ -159,7 +159,7 @@ def main() -> int:
         out = on_board(url, TIME_ADD_LOOP, 600)
         add_ms = float(out.split("ADD", 1)[1].split()[0]) / 1000
         src = (RUNNER / "probe.py").read_text()
-        for name, v in (("BUSY", 400), ("REST", 2000), ("PACED", 1000)):
+        for name, v in (("BUSY", 400), ("REST", 2000), ("PACED", 3000)):
             src = src.replace(f"{name} = {v}", f"{name} = {getattr(a, name.lower())}")
         probe = json.loads(on_board(url, src, 3600).strip().splitlines()[-1])
     finally:

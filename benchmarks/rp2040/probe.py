@@ -13,7 +13,7 @@ from sampler import app, arm, drill
 
 BUSY = 400  # ticks (rp2040_emulated.py sets all three)
 REST = 2000
-PACED = 1000
+PACED = 3000
 
 
 class Line:

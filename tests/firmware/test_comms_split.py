@@ -1,5 +1,5 @@
-"""Telemetry is built one source a tick and sent when complete; a sample
-larger than one frame goes out as several, each within MAX_FRAME and led by
+"""Telemetry is built over ticks, in their slack, and sent when complete
+(with the unix port's speed, a whole source a tick); a sample larger than one frame goes out as several, each within MAX_FRAME and led by
 the same time field, and the board's frames keep their seqs in order while
 other frames go out in between (run in the micropython binary)."""
 
@@ -54,7 +54,47 @@ def test_big_telemetry_is_built_over_ticks_and_split_into_valid_frames() -> None
         merged.update(f)
     want = {f"k{i}": str(1234567890 + i) if i % 3 else f"v{i}" for i in range(40)}
     assert merged == {"t": "4242", **want}
-    # Started at the first tick, one source a tick: the last frame went out
+    # Started at the first tick, a whole source a tick: the last frame went out
     # at the third tick after it (one event a tick in between).
     tm_seqs = [s for s, t, _ in frames if t == "TM"]
     assert ticks[0] == 0 and tm_seqs[-1] < ticks[3] and frames[ticks[3]][1] == "EV"
+
+
+SLACK = """
+import json, time
+from sampler import comms, safety
+class Cap:
+    def __init__(self):
+        self.out = []
+    def write(self, b):
+        self.out.append(bytes(b).split(b",")[1].decode())  # the frame's type
+    def read(self):
+        return -1
+cap = Cap()
+c = comms.Comms(cap, safety.Safety())
+c.tm_sources.append(lambda out: out.extend((("k%d" % i, i) for i in range(8))))
+c.tm_period_ms = 100
+log = []
+def tick(now_ms, used_us):
+    # A tick of 1000 us whose control step and subsystem turn took used_us.
+    c.service(now_ms, time.ticks_add(time.ticks_us(), -used_us), 1000)
+    log.append(list(cap.out))
+    cap.out.clear()
+for now in range(0, 150):
+    tick(now, 950)  # no slack at all: only a late heartbeat goes
+for now in range(150, 160):
+    tick(now, 0)  # idle ticks: telemetry and the heartbeat go
+print(json.dumps(log))
+"""
+
+
+def test_heartbeat_and_telemetry_wait_for_slack_in_the_tick() -> None:
+    r = run_micropython(SLACK, heap_kb=128)
+    assert r.returncode == 0, r.stdout + r.stderr
+    log = json.loads(r.stdout)
+    sent = [(i, t) for i, frames in enumerate(log) for t in frames]
+    # Ticks with no slack build no telemetry; the heartbeat, due at 0, goes
+    # once it is 100 ms late. The first tick with room opens the sample,
+    # the next adds its source's fields and sends it.
+    assert [(i, t) for i, t in sent if i < 150] == [(100, "HB")]
+    assert [(i, t) for i, t in sent if i >= 150] == [(151, "TM")]
