@@ -17,6 +17,7 @@ from sampler.loop import Loop
 
 VERSION = "0.1.0"
 _LIGHT_DIV = const(10)  # a control step within period / this leaves room for a service turn
+_WAIT_MAX = const(2)  # ticks a service turn waits for room at most
 
 
 class Context:
@@ -242,7 +243,7 @@ def service_step(ctx, wdt):
     comms = ctx.comms
     saf = ctx.safety
     servicers = tuple(s for s in ctx.sub.values() if hasattr(s, "service"))
-    turn = [0, 0]  # the next subsystem; 1 if the last tick's turn was put off
+    turn = [0, 0]  # the next subsystem; ticks its turn has waited
     period = 1000000 // ctx.board["loop_hz"]
     light = period // _LIGHT_DIV
 
@@ -250,18 +251,19 @@ def service_step(ctx, wdt):
         # The subsystems' services (command replies, sequencing, parameter
         # refresh) one a tick: each still runs every few milliseconds, and a
         # tick carries one, not all of them. A turn (up to ~0.7 ms on an
-        # RP2040) waits a tick when the control step was long, so that the
-        # two rarely share one; never two ticks in a row.
+        # RP2040) waits while the control step was long (a stepgen batch
+        # or the drill's step), so that the two rarely share a tick; at
+        # most _WAIT_MAX ticks.
         now_ms = time.ticks_ms()
         if servicers:
-            if turn[1] or time.ticks_diff(time.ticks_us(), t0) < light:
+            if turn[1] >= _WAIT_MAX or time.ticks_diff(time.ticks_us(), t0) < light:
                 i = turn[0]
                 servicers[i].service(now_ms)
                 i += 1
                 turn[0] = 0 if i == len(servicers) else i
                 turn[1] = 0
             else:
-                turn[1] = 1
+                turn[1] += 1
         comms.service(now_ms, t0, period)
         if wdt[0] is None and saf.state != S.SAFE:
             # The watchdog starts at the first ARM: once running it cannot be
