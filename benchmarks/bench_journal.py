@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from lunasample import journal, paths
 from lunasample.emulator.board import EmulatedBoard
 from lunasample.emulator.vfs import HOST_ARCH
 from lunasample.link.client import Link
-from lunasample.mpy import compiled_firmware
+from lunasample.mpy import install_firmware
 
 APPEND = """
 import os, time
@@ -57,9 +56,7 @@ print("APPEND", %(n)d, time.ticks_diff(t1, t0), time.ticks_diff(t2, t1), j2.coun
 def append_rate(flash: Path, fw: Path, n: int) -> tuple[float, float]:
     """(records appended per second, boot-scan seconds for all of them), the
     firmware compiled with mpy-cross into fw, as it goes on a board."""
-    for src, rel in compiled_firmware(HOST_ARCH):
-        (fw / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, fw / rel)
+    install_firmware(fw, HOST_ARCH)
     env = dict(os.environ, MICROPYPATH=str(fw))
     r = subprocess.run([paths.micropython_binary(), "-X", "heapsize=64K", "-c",
                         APPEND % {"dir": str(flash), "n": n}],

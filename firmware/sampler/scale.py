@@ -259,14 +259,13 @@ class Scale:
             self._pend = False
             self._filter()
             return
-        if self._read(time.ticks_us()):
-            if not self._split:
-                self._filter()
-            else:
-                self._pend = True
-                self._reads += 1
-                if self._reads < 3:
-                    return
+        if not self._split:
+            self.poll(time.ticks_us())
+        elif self._read(time.ticks_us()):
+            self._pend = True
+            self._reads += 1
+            if self._reads < 3:
+                return
         self._reads = 0
         self.refresh()
         self._turns()

@@ -66,3 +66,11 @@ def compiled_firmware(arch: str) -> list[tuple[Path, Path]]:
         elif rel.suffix == ".py":
             out.append((src, rel))
     return out
+
+
+def install_firmware(dest: Path, arch: str) -> None:
+    """The firmware's files, compiled for `arch`, copied under `dest` as a
+    board's flash holds them (a MICROPYPATH entry for the unix port)."""
+    for src, rel in compiled_firmware(arch):
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest / rel)

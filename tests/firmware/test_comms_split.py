@@ -1,6 +1,7 @@
 """Telemetry is built over ticks, in their slack, and sent when complete
-(with the unix port's speed, a whole source a tick); a sample larger than one frame goes out as several, each within MAX_FRAME and led by
-the same time field, and the board's frames keep their seqs in order while
+(with the unix port's speed, a whole source a tick); a sample larger than
+one frame goes out as several, each within MAX_FRAME and led by the same
+time field, and the board's frames keep their seqs in order while
 other frames go out in between (run in the micropython binary)."""
 
 from __future__ import annotations

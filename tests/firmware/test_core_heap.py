@@ -10,15 +10,13 @@ from pathlib import Path
 
 from lunasample import paths
 from lunasample.emulator.board import SIM_HEAP_KB, WORD_RATIO
-from lunasample.mpy import compiled_firmware
+from lunasample.mpy import install_firmware
 
 
 def _run(script: str, cwd: Path, heap_kb: int) -> subprocess.CompletedProcess[str]:
     # The firmware as it goes on a board: the package compiled with mpy-cross.
     fw = cwd / "fw"
-    for src, rel in compiled_firmware("x64"):
-        (fw / rel).parent.mkdir(parents=True, exist_ok=True)
-        (fw / rel).write_bytes(src.read_bytes())
+    install_firmware(fw, "x64")
     env = dict(os.environ, MICROPYPATH=f"{paths.SIM_DIR}:{fw}")
     # stdin stays open (a pipe) like a serial line with nobody typing.
     p = subprocess.Popen([paths.micropython_binary(), "-X", f"heapsize={heap_kb}K", "-c", script],

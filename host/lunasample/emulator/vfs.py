@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
 import tempfile
 from pathlib import Path
 
-from lunasample.mpy import compiled_firmware
+from lunasample.mpy import install_firmware
 
 # mpy-cross target for the machine the unix port runs on (native code inside).
 HOST_ARCH = {"x86_64": "x64", "AMD64": "x64", "i686": "x86", "i386": "x86"}.get(
@@ -28,10 +27,7 @@ def flash_image(fs_dir: Path, board: dict) -> None:
     if pkg.is_dir():
         for stale in pkg.glob("*.py"):  # a .py would shadow its .mpy
             stale.unlink()
-    for src, rel in compiled_firmware(HOST_ARCH):
-        dst = fs_dir / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dst)
+    install_firmware(fs_dir, HOST_ARCH)
     (fs_dir / "board.json").write_text(json.dumps(board, indent=1))
 
 
