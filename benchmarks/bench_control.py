@@ -384,19 +384,26 @@ for _ in range(7):
 print("ADD", best * 5)  # us per 1e6
 """
 
+
 def run_mp(script: str, cwd: str | None = None) -> str:
     """Run a script in the unix port with the firmware and sim on MICROPYPATH."""
     env = dict(os.environ, MICROPYPATH=f"{paths.SIM_DIR}:{paths.FIRMWARE_DIR}")
-    r = subprocess.run([paths.micropython_binary(), "-X", "heapsize=4M", "-c", script],
-                       capture_output=True, text=True, env=env, timeout=600,
-                       cwd=cwd or str(paths.FIRMWARE_DIR))
+    r = subprocess.run(
+        [paths.micropython_binary(), "-X", "heapsize=4M", "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=cwd or str(paths.FIRMWARE_DIR),
+    )
     if r.returncode != 0:
         sys.exit(f"micropython failed:\n{r.stdout[-3000:]}{r.stderr[-3000:]}")
     return r.stdout
 
 
-def step_figures(board_name: str, pio: int, steps: int,
-                 reps: int) -> tuple[dict[str, list[float]], dict[str, float]]:
+def step_figures(
+    board_name: str, pio: int, steps: int, reps: int
+) -> tuple[dict[str, list[float]], dict[str, float]]:
     """The recording pass, then `reps` timing passes replaying it (each
     figure the fastest of its kind: noise only adds time; the doubled
     cycles' under STEP2 and SVC2), of the control tick of board
@@ -415,9 +422,10 @@ def step_figures(board_name: str, pio: int, steps: int,
                 Path(flash, "board.json").write_text(board)
                 if mode != "count":
                     shutil.copy(Path(keep, "hw.rec"), flash)
-                text = run_mp(STEP_SCRIPT % {"steps": steps, "mode": mode, "pio": pio,
-                                              "add_loop": ADD_LOOP},
-                              cwd=flash)
+                text = run_mp(
+                    STEP_SCRIPT % {"steps": steps, "mode": mode, "pio": pio, "add_loop": ADD_LOOP},
+                    cwd=flash,
+                )
                 if mode == "count":
                     shutil.copy(Path(flash, "hw.rec"), keep)
             for line in text.splitlines():
@@ -499,9 +507,13 @@ def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the figures; the last line is machine-readable."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer iterations (CI)")
-    ap.add_argument("--ratio", type=float, default=0.0,
-                    help="RP2040 / unix-port cost ratio for the estimate (default: measured "
-                         "in this run against the published integer-addition loop)")
+    ap.add_argument(
+        "--ratio",
+        type=float,
+        default=0.0,
+        help="RP2040 / unix-port cost ratio for the estimate (default: measured "
+        "in this run against the published integer-addition loop)",
+    )
     a = ap.parse_args(argv)
     steps = 3000  # the busiest stretch: every joint slewing while the drill feeds
     reps = 1 if a.quick else 5
@@ -515,8 +527,9 @@ def main(argv: list[str] | None = None) -> None:
     ratio = a.ratio or ADD_LOOP_MS_1E6["rp2040"] / add_ms_1e6
     esp32_ratio = ADD_LOOP_MS_1E6["esp32"] / add_ms_1e6 * (a.ratio / ratio if a.ratio else 1)
 
-    def estimate(single: float, double: float, calls: list[float],
-                 r: float) -> tuple[float, float, float]:
+    def estimate(
+        single: float, double: float, calls: list[float], r: float
+    ) -> tuple[float, float, float]:
         # The replay's wrapper out; each call priced as a built-in call.
         fw_us = firmware_share(single, double)
         return single - fw_us, fw_us, (fw_us + sum(calls) * call_us) * r
@@ -532,43 +545,73 @@ def main(argv: list[str] | None = None) -> None:
     # GPIO registers every tick) at its 250 Hz (4 ms period).
     _, efw_us, esp_us = estimate(fe["STEP"][0], fe["STEP2"][0], fe["CALLS"], esp32_ratio)
     esp_pct = esp_us / 40.0
-    kinds = ("pin writes", "pin reads", "device pin writes", "device pin reads",
-             "register stores", "PIO", "ADC", "encoder", "PWM", "watchdog", "time", "IRQ",
-             "console")
+    kinds = (
+        "pin writes",
+        "pin reads",
+        "device pin writes",
+        "device pin reads",
+        "register stores",
+        "PIO",
+        "ADC",
+        "encoder",
+        "PWM",
+        "watchdog",
+        "time",
+        "IRQ",
+        "console",
+    )
 
     def per_label(calls: list[float]) -> list[float]:
         return calls[:5] + [sum(calls[5:11])] + calls[11:]
-    print(f"RP2040 board (steps and HX711 on PIO) control tick, busiest (drill feeding, "
-          f"3 joints slewing, scale converting), unix port: {busy_us:.2f} us mean over "
-          f"{steps} ticks, {worst_us:.0f} us worst")
-    print("  hardware calls per tick: " + ", ".join(
-        f"{k} {n:.2f}" for k, n in zip(kinds, per_label(f["CALLS"]), strict=True))
-          + f"; replaying them {sim_busy:.2f} us a tick ({f['WRAP'][0]:.2f} us a call in "
-          f"place, {f['STUB'][0]:.2f} us alone in a tight loop); the clock's own "
-          f"{f['CLOCK'][0]:.2f} us a tick taken out")
-    print("  firmware time per tick by what the schedule runs (dispatch: walking it, every "
-          "tick): " + ", ".join(f"{k} {v:.2f} us" for k, v in by.items()))
+
+    print(
+        f"RP2040 board (steps and HX711 on PIO) control tick, busiest (drill feeding, "
+        f"3 joints slewing, scale converting), unix port: {busy_us:.2f} us mean over "
+        f"{steps} ticks, {worst_us:.0f} us worst"
+    )
+    print(
+        "  hardware calls per tick: "
+        + ", ".join(f"{k} {n:.2f}" for k, n in zip(kinds, per_label(f["CALLS"]), strict=True))
+        + f"; replaying them {sim_busy:.2f} us a tick ({f['WRAP'][0]:.2f} us a call in "
+        f"place, {f['STUB'][0]:.2f} us alone in a tight loop); the clock's own "
+        f"{f['CLOCK'][0]:.2f} us a tick taken out"
+    )
+    print(
+        "  firmware time per tick by what the schedule runs (dispatch: walking it, every "
+        "tick): " + ", ".join(f"{k} {v:.2f} us" for k, v in by.items())
+    )
     print(f"  firmware share: {fw_us:.2f} us; a built-in call costs {call_us:.3f} us here")
-    print(f"whole scoop ({ticks:.0f} ticks): {mean_us:.2f} us mean, "
-          f"firmware share {mfw_us:.2f} us")
-    print(f"integer-addition loop: {add_ms_1e6:.1f} ms per 1e6 here; published RP2040 "
-          f"{ADD_LOOP_MS_1E6['rp2040']:.0f} ms -> x{ratio:.0f}"
-          + (" (--ratio given)" if a.ratio else "")
-          + f", ESP32 {ADD_LOOP_MS_1E6['esp32']:.0f} ms -> x{esp32_ratio:.0f}")
-    print(f"RP2040 estimate (x{ratio:.0f}): busiest {rp_us:.0f} us = {pct:.1f} % of 1 kHz, "
-          f"whole-scoop mean {mrp_us:.0f} us = {mpct:.1f} %")
-    print(f"ESP32 board (steps through GPIO registers every tick), busiest: "
-          f"{fe['STEP'][0]:.2f} us, firmware {efw_us:.2f} us; estimate (x{esp32_ratio:.0f}), "
-          f"its 250 Hz loop: {esp_pct:.1f} % of 4 ms")
-    print(f"service phase after it (link, TM at 10 Hz, one subsystem's service, the scale's "
-          f"HX711 poll in its turn): {f['SVC'][0]:.2f} us, firmware {sfw_us:.2f} us; whole "
-          f"loop tick on the RP2040: busiest {loop_pct:.1f} %, whole scoop {mloop_pct:.1f} % "
-          f"of 1 ms")
+    print(
+        f"whole scoop ({ticks:.0f} ticks): {mean_us:.2f} us mean, firmware share {mfw_us:.2f} us"
+    )
+    print(
+        f"integer-addition loop: {add_ms_1e6:.1f} ms per 1e6 here; published RP2040 "
+        f"{ADD_LOOP_MS_1E6['rp2040']:.0f} ms -> x{ratio:.0f}"
+        + (" (--ratio given)" if a.ratio else "")
+        + f", ESP32 {ADD_LOOP_MS_1E6['esp32']:.0f} ms -> x{esp32_ratio:.0f}"
+    )
+    print(
+        f"RP2040 estimate (x{ratio:.0f}): busiest {rp_us:.0f} us = {pct:.1f} % of 1 kHz, "
+        f"whole-scoop mean {mrp_us:.0f} us = {mpct:.1f} %"
+    )
+    print(
+        f"ESP32 board (steps through GPIO registers every tick), busiest: "
+        f"{fe['STEP'][0]:.2f} us, firmware {efw_us:.2f} us; estimate (x{esp32_ratio:.0f}), "
+        f"its 250 Hz loop: {esp_pct:.1f} % of 4 ms"
+    )
+    print(
+        f"service phase after it (link, TM at 10 Hz, one subsystem's service, the scale's "
+        f"HX711 poll in its turn): {f['SVC'][0]:.2f} us, firmware {sfw_us:.2f} us; whole "
+        f"loop tick on the RP2040: busiest {loop_pct:.1f} %, whole scoop {mloop_pct:.1f} % "
+        f"of 1 ms"
+    )
     print(f"emulator, unpaced, drilling: {speed:.1f} x real time")
-    print(f"step_us={busy_us:.2f} fw_us={fw_us:.2f} rp2040_ratio={ratio:.0f} "
-          f"step_pct_rp2040_1khz={pct:.1f} mean_pct_rp2040_1khz={mpct:.1f} "
-          f"step_pct_esp32_250hz={esp_pct:.1f} loop_pct_rp2040_1khz={loop_pct:.1f} "
-          f"mean_loop_pct_rp2040_1khz={mloop_pct:.1f} emu_speed={speed:.1f}")
+    print(
+        f"step_us={busy_us:.2f} fw_us={fw_us:.2f} rp2040_ratio={ratio:.0f} "
+        f"step_pct_rp2040_1khz={pct:.1f} mean_pct_rp2040_1khz={mpct:.1f} "
+        f"step_pct_esp32_250hz={esp_pct:.1f} loop_pct_rp2040_1khz={loop_pct:.1f} "
+        f"mean_loop_pct_rp2040_1khz={mloop_pct:.1f} emu_speed={speed:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -56,11 +56,19 @@ print("BARE", (simworld.vt_us - v0) / real, n)
 
 def bare_speed(board: str, plants: tuple[str, ...], seconds: float) -> float:
     """Virtual s per real s of a loop of sleep_us(1000) on the simulated clock."""
-    script = BARE_LOOP % {"board": str(Path(paths.BOARDS_DIR) / f"{board}.json"),
-                          "plants": list(plants), "us": int(seconds * 1e6)}
+    script = BARE_LOOP % {
+        "board": str(Path(paths.BOARDS_DIR) / f"{board}.json"),
+        "plants": list(plants),
+        "us": int(seconds * 1e6),
+    }
     env = dict(os.environ, MICROPYPATH=str(paths.SIM_DIR))
-    r = subprocess.run([paths.micropython_binary(), "-X", "heapsize=256K", "-c", script],
-                       capture_output=True, text=True, env=env, timeout=120)
+    r = subprocess.run(
+        [paths.micropython_binary(), "-X", "heapsize=256K", "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     words = r.stdout.split()
     if r.returncode != 0 or not words or words[0] != "BARE":
         sys.exit(f"bare loop failed:\n{r.stdout}{r.stderr}")
@@ -119,14 +127,19 @@ def main(argv: list[str] | None = None) -> None:
             bare = bare_speed(board, (), secs)
             with_plants = bare_speed(board, plants, secs)
             sp = board_speeds(board, secs, Path(tmp))
-            print(f"{board}: bare sleep_us(1000) loop {bare:.0f}x real time, with plants "
-                  f"{with_plants:.0f}x")
+            print(
+                f"{board}: bare sleep_us(1000) loop {bare:.0f}x real time, with plants "
+                f"{with_plants:.0f}x"
+            )
             for k, v in sp.items():
-                print(f"  firmware {k:5}: {fmt_ratio(v, bare, 'x')} [bare loop], "
-                      f"{ratio(v, with_plants):.3f} x the loop with plants")
+                print(
+                    f"  firmware {k:5}: {fmt_ratio(v, bare, 'x')} [bare loop], "
+                    f"{ratio(v, with_plants):.3f} x the loop with plants"
+                )
             idle.append(sp["idle"])
-            busy.append(min(v for k, v in sp.items() if k != "idle") if len(sp) > 1
-                        else sp["idle"])
+            busy.append(
+                min(v for k, v in sp.items() if k != "idle") if len(sp) > 1 else sp["idle"]
+            )
             bares.append(bare)
             figures[f"emu_idle_{board}"] = sp["idle"]
             figures[f"emu_busy_{board}"] = busy[-1]
@@ -134,8 +147,12 @@ def main(argv: list[str] | None = None) -> None:
             figures[f"emu_plants_{board}"] = with_plants
     # The headline is the first board (the emulator's own, which CI runs);
     # the per-board figures follow it.
-    last = {"emu_speed_idle": idle[0], "emu_speed_busy": busy[0],
-            "emu_ratio_idle": ratio(idle[0], bares[0]), "emu_bare_speed": bares[0]}
+    last = {
+        "emu_speed_idle": idle[0],
+        "emu_speed_busy": busy[0],
+        "emu_ratio_idle": ratio(idle[0], bares[0]),
+        "emu_bare_speed": bares[0],
+    }
     last.update(figures)
     print(figures_line(last))
 

@@ -19,8 +19,9 @@ QUICK = ["estop"]
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="a short subset")
     ap.add_argument("--out", type=Path, default=Path("faults-out"))
     args = ap.parse_args()

@@ -58,10 +58,20 @@ def append_rate(flash: Path, fw: Path, n: int) -> tuple[float, float]:
     firmware compiled with mpy-cross into fw, as it goes on a board."""
     install_firmware(fw, HOST_ARCH)
     env = dict(os.environ, MICROPYPATH=str(fw))
-    r = subprocess.run([paths.micropython_binary(), "-X", "heapsize=64K", "-c",
-                        APPEND % {"dir": str(flash), "n": n}],
-                       capture_output=True, text=True, env=env, timeout=600,
-                       stdin=subprocess.DEVNULL)
+    r = subprocess.run(
+        [
+            paths.micropython_binary(),
+            "-X",
+            "heapsize=64K",
+            "-c",
+            APPEND % {"dir": str(flash), "n": n},
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("APPEND")]
     if r.returncode != 0 or not line:
         sys.exit(f"bench_journal: micropython failed:\n{r.stdout}{r.stderr}")

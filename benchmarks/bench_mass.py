@@ -90,19 +90,40 @@ for rpm in P["rpms"]:
 """
 
 
-def run(trials: int, rpms: list[float], sps: int, seed: int, turns: bool = True,
-        med: int = 5) -> dict[float, dict[str, float]]:
+def run(
+    trials: int, rpms: list[float], sps: int, seed: int, turns: bool = True, med: int = 5
+) -> dict[float, dict[str, float]]:
     """Run the trials in the micropython binary; summary figures per drill speed."""
     rng = np.random.default_rng(seed)
     masses = [round(float(x), 3) for x in rng.uniform(0.0, 2000.0, trials)]
     # The firmware's parameter defaults (sampler/scale.py).
-    params = {"hx711_sps": sps, "rpms": rpms, "trials": trials, "masses": masses,
-              "n_med": med, "n_avg": 16, "n_sm": 8, "step_mg": 5000, "band_mg": 500,
-              "spike_mg": 10000, "turns": 1 if turns else 0}
+    params = {
+        "hx711_sps": sps,
+        "rpms": rpms,
+        "trials": trials,
+        "masses": masses,
+        "n_med": med,
+        "n_avg": 16,
+        "n_sm": 8,
+        "step_mg": 5000,
+        "band_mg": 500,
+        "spike_mg": 10000,
+        "turns": 1 if turns else 0,
+    }
     env = dict(os.environ, MICROPYPATH=f"{paths.SIM_DIR}:{paths.FIRMWARE_DIR}")
-    r = subprocess.run([paths.micropython_binary(), "-X", "heapsize=1M", "-c",
-                        SCRIPT % {"params": json.dumps(params)}],
-                       capture_output=True, text=True, env=env, timeout=3600)
+    r = subprocess.run(
+        [
+            paths.micropython_binary(),
+            "-X",
+            "heapsize=1M",
+            "-c",
+            SCRIPT % {"params": json.dumps(params)},
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600,
+    )
     if r.returncode != 0:
         sys.exit(f"bench_mass: micropython failed:\n{r.stdout}{r.stderr}")
     rows = [ln.split() for ln in r.stdout.splitlines() if ln.startswith("T ")]
@@ -114,10 +135,14 @@ def run(trials: int, rpms: list[float], sps: int, seed: int, turns: bool = True,
         n = np.array([int(x[6]) for x in sel])
         settle_s = n[n >= 0] / float(sps)
         out[rpm] = {
-            "trials": len(sel), "never_settled": int((n < 0).sum()), "window": int(sel[0][7]),
-            "err_p95_g": float(np.percentile(err, 95)), "err_p50_g": float(np.median(err)),
+            "trials": len(sel),
+            "never_settled": int((n < 0).sum()),
+            "window": int(sel[0][7]),
+            "err_p95_g": float(np.percentile(err, 95)),
+            "err_p50_g": float(np.median(err)),
             "err_max_g": float(err.max()),
-            "raw_p95_g": float(np.percentile(raw, 95)), "raw_p50_g": float(np.median(raw)),
+            "raw_p95_g": float(np.percentile(raw, 95)),
+            "raw_p50_g": float(np.median(raw)),
             "settle_p50_s": float(np.median(settle_s)) if len(settle_s) else float("inf"),
             "settle_p95_s": float(np.percentile(settle_s, 95)) if len(settle_s) else float("inf"),
         }
@@ -127,8 +152,11 @@ def run(trials: int, rpms: list[float], sps: int, seed: int, turns: bool = True,
 def main() -> int:
     """Print the tables and the headline line."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="100 trials at --rpm only, instead of 2000 and a speed sweep")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="100 trials at --rpm only, instead of 2000 and a speed sweep",
+    )
     ap.add_argument("--rpm", type=float, default=200.0, help="drill speed (default 200 rpm)")
     ap.add_argument("--sps", type=int, default=80, choices=(10, 80), help="HX711 rate")
     ap.add_argument("--med", type=int, default=5, help="median window (sc_med, default 5)")
@@ -136,28 +164,40 @@ def main() -> int:
     a = ap.parse_args()
     trials = 100 if a.quick else 2000
     s = run(trials, [a.rpm], a.sps, a.seed, med=a.med)[a.rpm]
-    print(f"trials {s['trials']}, drill {a.rpm:g} rpm, HX711 {a.sps} SPS, masses 0-2000 g, "
-          f"first average {s['window']} conversions")
+    print(
+        f"trials {s['trials']}, drill {a.rpm:g} rpm, HX711 {a.sps} SPS, masses 0-2000 g, "
+        f"first average {s['window']} conversions"
+    )
     print(f"{'':24}{'p50 g':>10}{'p95 g':>10}")
     print(f"{'unfiltered conversion':24}{s['raw_p50_g']:10.3f}{s['raw_p95_g']:10.3f}")
-    print(f"{'firmware filter':24}{s['err_p50_g']:10.3f}{s['err_p95_g']:10.3f}"
-          f"   (max {s['err_max_g']:.3f} g)")
-    print(f"settled after: p50 {s['settle_p50_s']:.2f} s, p95 {s['settle_p95_s']:.2f} s; "
-          f"never settled: {s['never_settled']}")
+    print(
+        f"{'firmware filter':24}{s['err_p50_g']:10.3f}{s['err_p95_g']:10.3f}"
+        f"   (max {s['err_max_g']:.3f} g)"
+    )
+    print(
+        f"settled after: p50 {s['settle_p50_s']:.2f} s, p95 {s['settle_p95_s']:.2f} s; "
+        f"never settled: {s['never_settled']}"
+    )
     if not a.quick:
         rpms = [0.0, 30.0, 60.0, 100.0, 120.0, 150.0, 200.0, 250.0, 300.0, 400.0, 500.0]
         n = trials // 4
-        print(f"\nspeed sweep, {n} trials each: turn-matched (the firmware) | fixed "
-              f"first average (no drill speed)")
-        print(f"{'rpm':>5}{'win':>5}{'raw p95':>9}{'p95 g':>8}{'settle':>8}{'never':>6}"
-              f"   |{'p95 g':>8}{'settle':>8}{'never':>6}")
+        print(
+            f"\nspeed sweep, {n} trials each: turn-matched (the firmware) | fixed "
+            f"first average (no drill speed)"
+        )
+        print(
+            f"{'rpm':>5}{'win':>5}{'raw p95':>9}{'p95 g':>8}{'settle':>8}{'never':>6}"
+            f"   |{'p95 g':>8}{'settle':>8}{'never':>6}"
+        )
         tm = run(n, rpms, a.sps, a.seed, med=a.med)
         fx = run(n, rpms, a.sps, a.seed, turns=False, med=a.med)
         for r in rpms:
             t, x = tm[r], fx[r]
-            print(f"{r:5g}{t['window']:5d}{t['raw_p95_g']:9.2f}{t['err_p95_g']:8.3f}"
-                  f"{t['settle_p95_s']:8.2f}{t['never_settled']:6d}   |"
-                  f"{x['err_p95_g']:8.3f}{x['settle_p95_s']:8.2f}{x['never_settled']:6d}")
+            print(
+                f"{r:5g}{t['window']:5d}{t['raw_p95_g']:9.2f}{t['err_p95_g']:8.3f}"
+                f"{t['settle_p95_s']:8.2f}{t['never_settled']:6d}   |"
+                f"{x['err_p95_g']:8.3f}{x['settle_p95_s']:8.2f}{x['never_settled']:6d}"
+            )
     print(f"mass_error_p95_g={s['err_p95_g']:.3f} settle_s={s['settle_p95_s']:.2f}")
     return 0
 

@@ -16,8 +16,9 @@ from lunasample.faults.soak import soak
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="6 minutes of board time")
     ap.add_argument("--hours", type=float, default=24.0)
     args = ap.parse_args()
@@ -25,8 +26,10 @@ def main() -> int:
     t0 = time.monotonic()
     r = soak(hours * 3600, tm_hz=10, sample_every_s=300)
     wall = time.monotonic() - t0
-    print(f"board time {r.board_s / 3600:.2f} h in {wall:.0f} s wall "
-          f"({r.board_s / wall:.0f}x real time), {r.tm_frames} telemetry frames")
+    print(
+        f"board time {r.board_s / 3600:.2f} h in {wall:.0f} s wall "
+        f"({r.board_s / wall:.0f}x real time), {r.tm_frames} telemetry frames"
+    )
     for t, mem in r.mem_free:
         print(f"  t={t / 3600:6.2f} h  free heap {mem} bytes")
     print(r.line())

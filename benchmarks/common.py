@@ -45,7 +45,9 @@ def micropython_version() -> str:
     try:
         r = subprocess.run(
             [paths.micropython_binary(), "-c", _MP_VERSION],
-            capture_output=True, text=True, timeout=30,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -106,8 +108,9 @@ def utc_stamp(now: datetime | None = None) -> str:
     return (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
 
 
-def write_result(doc: dict[str, Any], results_dir: Path = RESULTS_DIR,
-                 stamp: str | None = None) -> Path:
+def write_result(
+    doc: dict[str, Any], results_dir: Path = RESULTS_DIR, stamp: str | None = None
+) -> Path:
     """Write one run's results as <results_dir>/<UTC timestamp>.json."""
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"{stamp or utc_stamp()}.json"

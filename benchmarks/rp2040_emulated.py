@@ -59,7 +59,9 @@ from lunasample.flashing import flash
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "rp2040"
 PUBLISHED_ADD_MS_1E6 = ADD_LOOP_MS_1E6["rp2040"]
-TIME_ADD_LOOP = ADD_LOOP + """
+TIME_ADD_LOOP = (
+    ADD_LOOP
+    + """
 import time
 best = 1 << 30
 for _ in range(3):
@@ -68,6 +70,7 @@ for _ in range(3):
     best = min(best, time.ticks_diff(time.ticks_us(), t0))
 print("ADD", best * 50)
 """
+)
 
 
 def free_port() -> int:
@@ -77,32 +80,49 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_board(uf2: Path, bootrom: Path, port: int, pins: dict[str, int],
-                log: Path) -> subprocess.Popen[bytes]:
+def start_board(
+    uf2: Path, bootrom: Path, port: int, pins: dict[str, int], log: Path
+) -> subprocess.Popen[bytes]:
     """The emulated Pico (run.js), once it listens on `port`."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise UserError("rp2040_emulated: Node.js and npm are needed (https://nodejs.org)")
     if not (RUNNER / "node_modules" / "rp2040js").is_dir():
         print("installing rp2040js into benchmarks/rp2040/ ...", flush=True)
         subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=RUNNER, check=True)
-    cmd = ["node", "run.js", "--uf2", str(uf2), "--bootrom", str(bootrom), "--port", str(port),
-           "--drill", f"{pins['drill_pwm']},{pins['drill_dir']},{pins['drill_enc_a']},"
-           f"{pins['drill_enc_b']}",
-           "--hx711", f"{pins['hx711_sck']},{pins['hx711_dout']}"]
+    cmd = [
+        "node",
+        "run.js",
+        "--uf2",
+        str(uf2),
+        "--bootrom",
+        str(bootrom),
+        "--port",
+        str(port),
+        "--drill",
+        f"{pins['drill_pwm']},{pins['drill_dir']},{pins['drill_enc_a']},{pins['drill_enc_b']}",
+        "--hx711",
+        f"{pins['hx711_sck']},{pins['hx711_dout']}",
+    ]
     proc = subprocess.Popen(cmd, cwd=RUNNER, stdout=subprocess.PIPE, stderr=log.open("wb"))
     assert proc.stdout is not None
     line = proc.stdout.readline().decode()
     if not line.startswith("listening"):
         proc.kill()
-        raise UserError(f"rp2040_emulated: the emulated board did not start: "
-                        f"{log.read_text().strip().splitlines()[-1:] or line}")
+        raise UserError(
+            f"rp2040_emulated: the emulated board did not start: "
+            f"{log.read_text().strip().splitlines()[-1:] or line}"
+        )
     return proc
 
 
 def on_board(url: str, source: str, timeout: float) -> str:
     """Run `source` on the board with mpremote; its output."""
-    r = subprocess.run([sys.executable, "-m", "mpremote", "connect", url, "exec", source],
-                       capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run(
+        [sys.executable, "-m", "mpremote", "connect", url, "exec", source],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if r.returncode != 0:
         raise UserError(f"rp2040_emulated: on the board: {(r.stdout + r.stderr).strip()[-500:]}")
     return r.stdout
@@ -126,22 +146,32 @@ def figures(probe: dict[str, object], add_ms: float) -> dict[str, float]:
         "emu_worst_tick_us": float(busy[1]),
         "emu_service_us": (busy[2] - busy[4]) / nb,
         "emu_loop_pct_rp2040_1khz": 100 * loop / period,
-        "emu_overruns_per_1000": 1000 * float(probe["overruns"])  # type: ignore[arg-type]
+        "emu_overruns_per_1000": 1000
+        * float(probe["overruns"])  # type: ignore[arg-type]
         / max(float(probe["paced_ticks"]), 1.0),  # type: ignore[arg-type]
         "emu_paced_worst_us": float(probe["paced_worst_us"]),  # type: ignore[arg-type]
     }
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--uf2", type=Path, required=True, help="MicroPython UF2 for RPI_PICO")
-    ap.add_argument("--bootrom", type=Path, required=True,
-                    help="RP2040 B1 bootrom (rp2040js demo/bootrom.ts or a 16 KB binary)")
+    ap.add_argument(
+        "--bootrom",
+        type=Path,
+        required=True,
+        help="RP2040 B1 bootrom (rp2040js demo/bootrom.ts or a 16 KB binary)",
+    )
     ap.add_argument("--busy", type=int, default=400, help="ticks timed in the busiest stretch")
     ap.add_argument("--rest", type=int, default=2000, help="ticks timed after it")
-    ap.add_argument("--paced", type=int, default=3000,
-                    help="ticks of Loop.run itself after those, paced at the period")
+    ap.add_argument(
+        "--paced",
+        type=int,
+        default=3000,
+        help="ticks of Loop.run itself after those, paced at the period",
+    )
     a = ap.parse_args()
     for what, p in (("UF2", a.uf2), ("bootrom", a.bootrom)):
         if not p.is_file():
@@ -154,8 +184,11 @@ def main() -> int:
     try:
         t0 = time.monotonic()
         hello = flash(url, "rpi_pico")
-        print(f"flashed the emulated Pico: firmware {hello.firmware if hello else '?'} "
-              f"({time.monotonic() - t0:.0f} s)", flush=True)
+        print(
+            f"flashed the emulated Pico: firmware {hello.firmware if hello else '?'} "
+            f"({time.monotonic() - t0:.0f} s)",
+            flush=True,
+        )
         out = on_board(url, TIME_ADD_LOOP, 600)
         add_ms = float(out.split("ADD", 1)[1].split()[0]) / 1000
         src = (RUNNER / "probe.py").read_text()
@@ -166,20 +199,29 @@ def main() -> int:
         proc.kill()
     f = figures(probe, add_ms)
     if not probe["feeding"] or probe["fault"]:
-        raise UserError(f"rp2040_emulated: the drill was not feeding (phase "
-                        f"{probe['drill_phase']}, fault {probe['fault']}): the busiest "
-                        "stretch was not reached")
-    print(f"integer-addition loop: {add_ms:.0f} ms per 1e6 on the emulated Pico, published "
-          f"{PUBLISHED_ADD_MS_1E6:.0f} ms on a Pico (x{f['rp2040_emu_calib']:.3f})")
-    print(f"control tick, busiest: {f['emu_step_us']:.1f} us = "
-          f"{f['emu_step_pct_rp2040_1khz']:.2f} % of 1 ms (worst tick {f['emu_worst_tick_us']:.0f}"
-          f" us); over the next {a.rest} ticks {f['emu_mean_pct_rp2040_1khz']:.2f} %")
-    print(f"service phase {f['emu_service_us']:.0f} us a tick; whole loop "
-          f"{f['emu_loop_pct_rp2040_1khz']:.1f} % of 1 ms")
-    print(f"Loop.run paced at 1 kHz for {probe['paced_ticks']} ticks: {probe['overruns']} "
-          f"overruns, worst control step {probe['paced_worst_us']} us")
-    path = write_result({"bench": "rp2040", "machine": machine(), "probe": probe,
-                         "figures": f})
+        raise UserError(
+            f"rp2040_emulated: the drill was not feeding (phase "
+            f"{probe['drill_phase']}, fault {probe['fault']}): the busiest "
+            "stretch was not reached"
+        )
+    print(
+        f"integer-addition loop: {add_ms:.0f} ms per 1e6 on the emulated Pico, published "
+        f"{PUBLISHED_ADD_MS_1E6:.0f} ms on a Pico (x{f['rp2040_emu_calib']:.3f})"
+    )
+    print(
+        f"control tick, busiest: {f['emu_step_us']:.1f} us = "
+        f"{f['emu_step_pct_rp2040_1khz']:.2f} % of 1 ms (worst tick {f['emu_worst_tick_us']:.0f}"
+        f" us); over the next {a.rest} ticks {f['emu_mean_pct_rp2040_1khz']:.2f} %"
+    )
+    print(
+        f"service phase {f['emu_service_us']:.0f} us a tick; whole loop "
+        f"{f['emu_loop_pct_rp2040_1khz']:.1f} % of 1 ms"
+    )
+    print(
+        f"Loop.run paced at 1 kHz for {probe['paced_ticks']} ticks: {probe['overruns']} "
+        f"overruns, worst control step {probe['paced_worst_us']} us"
+    )
+    path = write_result({"bench": "rp2040", "machine": machine(), "probe": probe, "figures": f})
     print(f"saved {path}")
     print(figures_line(f))
     return 0

@@ -45,64 +45,101 @@ class Figure:
 # one name, by "benchmark.name". Anything else a benchmark prints is kept in
 # the JSON and shown after these, without goal or anchor.
 FIGURES: dict[str, Figure] = {
-    "step_us": Figure("control tick, busiest, unix port (hardware calls replayed)", "us", "",
-                      "integer PID ~0.3 us on x86 (DESIGN.md)"),
+    "step_us": Figure(
+        "control tick, busiest, unix port (hardware calls replayed)",
+        "us",
+        "",
+        "integer PID ~0.3 us on x86 (DESIGN.md)",
+    ),
     "fw_us": Figure("  the firmware's own share", "us", "", "wrapper out in place, same run"),
-    "rp2040_ratio": Figure("  RP2040 / unix-port cost, integer loop", "x", "",
-                           "published RP2040 loop time, same-run unix time"),
-    "step_pct_rp2040_1khz": Figure("control tick on RP2040 (steps on PIO), busiest (estimate)",
-                                   "% of 1 ms",
-                                   "< 5", "Cortex-M0+ 125 MHz, MicroPython 1.23"),
-    "mean_pct_rp2040_1khz": Figure("  the same, mean over a whole scoop", "% of 1 ms", "< 5",
-                                   "Cortex-M0+ 125 MHz, MicroPython 1.23"),
-    "step_pct_esp32_250hz": Figure("control tick on ESP32 at 250 Hz, busiest (estimate)",
-                                   "% of 4 ms", "", "ESP32 160 MHz, MicroPython 1.23"),
-    "loop_pct_rp2040_1khz": Figure("whole loop tick (control + service) on RP2040, busiest",
-                                   "% of 1 ms", "<= 100", "Cortex-M0+ 125 MHz, MicroPython 1.23"),
-    "mean_loop_pct_rp2040_1khz": Figure("  the same, mean over a whole scoop", "% of 1 ms",
-                                        "<= 100", "Cortex-M0+ 125 MHz, MicroPython 1.23"),
-    "emu_speed": Figure("emulator unpaced, drilling", "x real time", ">= 50",
-                        "PX4 SITL speed factor"),
-    "emu_speed_idle": Figure("emulator unpaced, firmware idle", "x real time", ">= 50",
-                             "PX4 SITL lockstep speed-up"),
-    "emu_speed_busy": Figure("emulator unpaced, drill/arm busy", "x real time", ">= 50",
-                             "PX4 SITL lockstep speed-up"),
-    "emu_ratio_idle": Figure("  idle / bare sleep_us loop", "ratio", "",
-                             "bare loop, same run"),
-    "mass_error_p95_g": Figure("mass error, p95", "g", "<= 0.5",
-                               "HX711 90 nV rms at 80 SPS = 0.045 g (2 mV/V, 5 kg)"),
+    "rp2040_ratio": Figure(
+        "  RP2040 / unix-port cost, integer loop",
+        "x",
+        "",
+        "published RP2040 loop time, same-run unix time",
+    ),
+    "step_pct_rp2040_1khz": Figure(
+        "control tick on RP2040 (steps on PIO), busiest (estimate)",
+        "% of 1 ms",
+        "< 5",
+        "Cortex-M0+ 125 MHz, MicroPython 1.23",
+    ),
+    "mean_pct_rp2040_1khz": Figure(
+        "  the same, mean over a whole scoop",
+        "% of 1 ms",
+        "< 5",
+        "Cortex-M0+ 125 MHz, MicroPython 1.23",
+    ),
+    "step_pct_esp32_250hz": Figure(
+        "control tick on ESP32 at 250 Hz, busiest (estimate)",
+        "% of 4 ms",
+        "",
+        "ESP32 160 MHz, MicroPython 1.23",
+    ),
+    "loop_pct_rp2040_1khz": Figure(
+        "whole loop tick (control + service) on RP2040, busiest",
+        "% of 1 ms",
+        "<= 100",
+        "Cortex-M0+ 125 MHz, MicroPython 1.23",
+    ),
+    "mean_loop_pct_rp2040_1khz": Figure(
+        "  the same, mean over a whole scoop",
+        "% of 1 ms",
+        "<= 100",
+        "Cortex-M0+ 125 MHz, MicroPython 1.23",
+    ),
+    "emu_speed": Figure(
+        "emulator unpaced, drilling", "x real time", ">= 50", "PX4 SITL speed factor"
+    ),
+    "emu_speed_idle": Figure(
+        "emulator unpaced, firmware idle", "x real time", ">= 50", "PX4 SITL lockstep speed-up"
+    ),
+    "emu_speed_busy": Figure(
+        "emulator unpaced, drill/arm busy", "x real time", ">= 50", "PX4 SITL lockstep speed-up"
+    ),
+    "emu_ratio_idle": Figure("  idle / bare sleep_us loop", "ratio", "", "bare loop, same run"),
+    "mass_error_p95_g": Figure(
+        "mass error, p95", "g", "<= 0.5", "HX711 90 nV rms at 80 SPS = 0.045 g (2 mV/V, 5 kg)"
+    ),
     "settle_s": Figure("scale settling time", "s", "<= 1", "HX711 80 SPS"),
-    "journal_append_per_s": Figure("journal appends (atomic)", "records/s", "",
-                                   "CE-5 >= 12 scoops + core"),
-    "journal_download_per_s": Figure("journal download", "records/s", "",
-                                     "PX4/ArduPilot slow log download"),
+    "journal_append_per_s": Figure(
+        "journal appends (atomic)", "records/s", "", "CE-5 >= 12 scoops + core"
+    ),
+    "journal_download_per_s": Figure(
+        "journal download", "records/s", "", "PX4/ArduPilot slow log download"
+    ),
     "mc_speedup": Figure("Monte Carlo vectorised / per-run", "x", ">= 100", "solve_ivp loop"),
-    "mc_runs_per_s": Figure("Monte Carlo throughput", "runs/s", ">= 1667",
-                            "1e5 runs < 1 min"),
+    "mc_runs_per_s": Figure("Monte Carlo throughput", "runs/s", ">= 1667", "1e5 runs < 1 min"),
     "cmds_per_s": Figure("PING round trips, speed 1", "cmd/s", "", "null firmware, same run"),
     "cmds_ratio_null": Figure("  firmware / null firmware", "ratio", "", "same machinery"),
-    "cmds_per_s_115200": Figure("PING round trips at 115200 baud", "cmd/s", "",
-                                "line limit ~176 cmd/s"),
+    "cmds_per_s_115200": Figure(
+        "PING round trips at 115200 baud", "cmd/s", "", "line limit ~176 cmd/s"
+    ),
     "line_util_115200": Figure("line use at 115200 baud", "0..1", "", "115200/10 B/s"),
     "cmds_per_s_usb": Figure("PING round trips at USB FS rate", "cmd/s", "", "12 Mbit/s"),
-    "tm_share_115200_100hz": Figure("TM at 100 Hz / 115200 line", "0..1", "<= 1",
-                                    "11520 B/s (8N1)"),
-    "framing_tm": Figure("framing bytes per TM frame", "B", "",
-                         "MAVLink v2: 12 B min"),
-    "link.frames_lost": Figure("commands lost under line noise", "frames", "== 0",
-                          "CRC-16/MCRF4XX (MAVLink X.25)"),
+    "tm_share_115200_100hz": Figure(
+        "TM at 100 Hz / 115200 line", "0..1", "<= 1", "11520 B/s (8N1)"
+    ),
+    "framing_tm": Figure("framing bytes per TM frame", "B", "", "MAVLink v2: 12 B min"),
+    "link.frames_lost": Figure(
+        "commands lost under line noise", "frames", "== 0", "CRC-16/MCRF4XX (MAVLink X.25)"
+    ),
     "soak_hours": Figure("soak, board time", "h", "", "CE-5 ~19 h surface work"),
     "soak.heap_drift_bytes": Figure("soak heap drift", "B", "> -1024", "board heap_kb"),
     "soak.frames_lost": Figure("soak frames lost (TM 10 Hz)", "frames", "== 0", ""),
     "soak.overruns": Figure("soak loop overruns", "", "", "1 kHz loop"),
     "scenarios": Figure("fault scenarios run", "", "", "CE-5/CE-6 fault cases"),
     "failed": Figure("fault scenarios failed", "", "== 0", ""),
-    "records_lost": Figure("acknowledged records lost", "", "== 0",
-                           "CE-5 1731 g, CE-6 1935.3 g"),
+    "records_lost": Figure("acknowledged records lost", "", "== 0", "CE-5 1731 g, CE-6 1935.3 g"),
 }
 
-_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-        "==": operator.eq}
+_OPS = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+}
 
 
 def goal_met(goal: str, value: float) -> bool | None:
@@ -133,15 +170,22 @@ class Outcome:
     tail: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "seconds": round(self.seconds, 2),
-                "returncode": self.returncode, "figures": self.figures, "tail": self.tail}
+        return {
+            "status": self.status,
+            "seconds": round(self.seconds, 2),
+            "returncode": self.returncode,
+            "figures": self.figures,
+            "tail": self.tail,
+        }
 
 
 def discover(bench_dir: Path, quick: bool, only: list[str] | None) -> list[Job]:
     """Every bench_*.py in bench_dir (all of them, or those named in `only`)."""
     flag = ["--quick"] if quick else []
-    jobs = [Job(p.stem.removeprefix("bench_"), [sys.executable, str(p), *flag])
-            for p in sorted(bench_dir.glob("bench_*.py"))]
+    jobs = [
+        Job(p.stem.removeprefix("bench_"), [sys.executable, str(p), *flag])
+        for p in sorted(bench_dir.glob("bench_*.py"))
+    ]
     return [j for j in jobs if only is None or j.name in only]
 
 
@@ -153,8 +197,7 @@ def run_job(job: Job, timeout: float, cwd: Path) -> Outcome:
     """
     t0 = time.monotonic()
     try:
-        r = subprocess.run(job.argv, capture_output=True, text=True, timeout=timeout,
-                           cwd=str(cwd))
+        r = subprocess.run(job.argv, capture_output=True, text=True, timeout=timeout, cwd=str(cwd))
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else ""
         return Outcome(job.name, "timeout", time.monotonic() - t0, None, tail=out[-2000:])
@@ -218,25 +261,49 @@ def table(outcomes: list[Outcome], prev: dict[str, Any] | None) -> Table:
 def main(argv: list[str] | None = None) -> int:
     """Run the suite; exit 1 when a benchmark failed to produce its figures."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="every benchmark's quick mode (~3 minutes on 2 cores)")
-    ap.add_argument("--compare", action="store_true",
-                    help="show the change against the most recent earlier result")
-    ap.add_argument("--results-dir", type=Path, default=RESULTS_DIR, metavar="DIR",
-                    help="where result JSON files are kept (default: benchmarks/results)")
-    ap.add_argument("--only", nargs="+", metavar="NAME",
-                    help="run just these benchmarks (names without bench_, e.g. link)")
-    ap.add_argument("--bench-dir", type=Path, default=HERE, metavar="DIR",
-                    help="where the bench_*.py scripts are (default: this directory)")
-    ap.add_argument("--timeout", type=float, default=0.0,
-                    help="seconds per benchmark (default 300 quick, 1800 full)")
+    ap.add_argument(
+        "--quick", action="store_true", help="every benchmark's quick mode (~3 minutes on 2 cores)"
+    )
+    ap.add_argument(
+        "--compare",
+        action="store_true",
+        help="show the change against the most recent earlier result",
+    )
+    ap.add_argument(
+        "--results-dir",
+        type=Path,
+        default=RESULTS_DIR,
+        metavar="DIR",
+        help="where result JSON files are kept (default: benchmarks/results)",
+    )
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help="run just these benchmarks (names without bench_, e.g. link)",
+    )
+    ap.add_argument(
+        "--bench-dir",
+        type=Path,
+        default=HERE,
+        metavar="DIR",
+        help="where the bench_*.py scripts are (default: this directory)",
+    )
+    ap.add_argument(
+        "--timeout",
+        type=float,
+        default=0.0,
+        help="seconds per benchmark (default 300 quick, 1800 full)",
+    )
     a = ap.parse_args(argv)
     timeout = a.timeout or (300.0 if a.quick else 1800.0)
     con = Console(width=160)
     mach = machine()
-    con.print(f"machine: {mach['cpu']}, {mach['cores']} cores, {mach['os']}, "
-              f"Python {mach['python']}, MicroPython {mach['micropython']}, "
-              f"load {mach['loadavg']}")
+    con.print(
+        f"machine: {mach['cpu']}, {mach['cores']} cores, {mach['os']}, "
+        f"Python {mach['python']}, MicroPython {mach['micropython']}, "
+        f"load {mach['loadavg']}"
+    )
     prev = previous_result(a.results_dir) if a.compare else None
     if a.compare and prev is None:
         con.print(f"no earlier result in {a.results_dir} to compare with")

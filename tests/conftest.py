@@ -17,7 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_micropython(
-    script: str, heap_kb: int = 64, extra_path: tuple[Path, ...] = (), timeout: float = 120,
+    script: str,
+    heap_kb: int = 64,
+    extra_path: tuple[Path, ...] = (),
+    timeout: float = 120,
     cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `script` (source text) in the micropython unix port with the
@@ -27,7 +30,10 @@ def run_micropython(
     env = dict(os.environ, MICROPYPATH=":".join(path))
     return subprocess.run(
         [paths.micropython_binary(), "-X", f"heapsize={heap_kb}K", "-c", script],
-        capture_output=True, text=True, env=env, timeout=timeout,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
         cwd=str(cwd or paths.FIRMWARE_DIR),
         stdin=subprocess.DEVNULL,  # the same with or without a terminal (CI has none)
     )

@@ -118,11 +118,27 @@ def paced_service(t0):
 loop.overruns = 0
 loop.worst_us = 0
 loop.run(table, paced_service)
-print(json.dumps({
-    "spinup_ticks": k, "feeding": d.phase == drill.P_FEED, "drill_phase": d.phase,
-    "safety": ctx.safety.state,
-    "fault": ctx.safety.fault, "drill_depth_mm": d.max_pos // drill.STEPS_PER_MM,
-    "arm_state": a.state, "busy_ticks": BUSY, "busy": busy, "rest_ticks": REST,
-    "rest": rest, "paced_ticks": loop.ticks, "overruns": loop.overruns,
-    "paced_worst_us": loop.worst_us, "loop_hz": hz, "cycle": n, "freq": machine.freq(),
-    "mem_free": gc.mem_free()}))
+print(
+    json.dumps(
+        {
+            "spinup_ticks": k,
+            "feeding": d.phase == drill.P_FEED,
+            "drill_phase": d.phase,
+            "safety": ctx.safety.state,
+            "fault": ctx.safety.fault,
+            "drill_depth_mm": d.max_pos // drill.STEPS_PER_MM,
+            "arm_state": a.state,
+            "busy_ticks": BUSY,
+            "busy": busy,
+            "rest_ticks": REST,
+            "rest": rest,
+            "paced_ticks": loop.ticks,
+            "overruns": loop.overruns,
+            "paced_worst_us": loop.worst_us,
+            "loop_hz": hz,
+            "cycle": n,
+            "freq": machine.freq(),
+            "mem_free": gc.mem_free(),
+        }
+    )
+)

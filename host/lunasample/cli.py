@@ -21,8 +21,18 @@ from lunasample.commands import (
 )
 from lunasample.errors import UserError
 
-COMMANDS = (mission_cmd, montecarlo_cmd, emulate_cmd, monitor_cmd, status_cmd, journal_cmd,
-            rig_cmd, faults_cmd, flash_cmd, ports_cmd)
+COMMANDS = (
+    mission_cmd,
+    montecarlo_cmd,
+    emulate_cmd,
+    monitor_cmd,
+    status_cmd,
+    journal_cmd,
+    rig_cmd,
+    faults_cmd,
+    flash_cmd,
+    ports_cmd,
+)
 
 DESCRIPTION = """\
 Lunar sample-return sampling controller, after Chang'e-5/6.
@@ -45,7 +55,9 @@ examples:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     p = argparse.ArgumentParser(
-        prog="lunasample", description=DESCRIPTION, epilog=EPILOG,
+        prog="lunasample",
+        description=DESCRIPTION,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"lunasample {__version__}")

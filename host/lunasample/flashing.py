@@ -16,9 +16,11 @@ from lunasample.link.transport import open_port
 from lunasample.mpy import compiled_firmware
 
 # Make sampler/ and drop sources left by an older install: a .py shadows its .mpy.
-_PREPARE = ("import os\ntry:\n os.mkdir('sampler')\nexcept OSError:\n pass\n"
-            "for f in os.listdir('sampler'):\n if f.endswith('.py'):\n"
-            "  os.remove('sampler/' + f)")
+_PREPARE = (
+    "import os\ntry:\n os.mkdir('sampler')\nexcept OSError:\n pass\n"
+    "for f in os.listdir('sampler'):\n if f.endswith('.py'):\n"
+    "  os.remove('sampler/' + f)"
+)
 
 
 def mpremote_args(port: str, board: dict, staging: Path) -> list[str]:
@@ -36,10 +38,23 @@ def mpremote_args(port: str, board: dict, staging: Path) -> list[str]:
         named.write_bytes(src.read_bytes())
         (top if rel.parent == Path(".") else pkg).append(str(named))
     return [
-        sys.executable, "-m", "mpremote", "connect", port,
-        "exec", _PREPARE,
-        "+", "fs", "cp", *top, ":",
-        "+", "fs", "cp", *pkg, ":sampler/",
+        sys.executable,
+        "-m",
+        "mpremote",
+        "connect",
+        port,
+        "exec",
+        _PREPARE,
+        "+",
+        "fs",
+        "cp",
+        *top,
+        ":",
+        "+",
+        "fs",
+        "cp",
+        *pkg,
+        ":sampler/",
     ]
 
 

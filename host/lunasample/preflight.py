@@ -12,8 +12,12 @@ from lunasample.session import Session
 _CAL_TIMEOUT_S = 180.0
 
 
-def calibrate_scale(run: Callable[..., Frame], place: Callable[[float], None], ref_g: float,
-                    timeout_s: float = _CAL_TIMEOUT_S) -> int:
+def calibrate_scale(
+    run: Callable[..., Frame],
+    place: Callable[[float], None],
+    ref_g: float,
+    timeout_s: float = _CAL_TIMEOUT_S,
+) -> int:
     """Two-point calibration: empty pan, then `ref_g` on it (left there). Returns
     the board's factor k.
 

@@ -14,18 +14,33 @@ from lunasample.link.client import Link
 
 def add_board_args(p: argparse.ArgumentParser, default_speed: float = 0.0) -> None:
     """--port/--board/--speed/--log, shared by every command that talks to a board."""
-    p.add_argument("--port", metavar="P",
-                   help="serial port or pyserial URL of a real board (/dev/ttyACM0, COM3, "
-                        "socket://host:port); omit to run on an emulated board")
-    p.add_argument("--board", default="emulator", metavar="NAME",
-                   help="board description from boards/ for the emulated board "
-                        "(emulator, rpi_pico, esp32_devkitc; default: %(default)s)")
-    p.add_argument("--speed", type=float, default=default_speed, metavar="X",
-                   help="emulator speed factor: 1 = real time, 10 = ten times faster, "
-                        "0 = as fast as possible (default: %(default)g)")
-    p.add_argument("--log", type=Path, metavar="FILE",
-                   help="log every frame to FILE (JSONL; replay with `lunasample monitor "
-                        "--replay FILE`)")
+    p.add_argument(
+        "--port",
+        metavar="P",
+        help="serial port or pyserial URL of a real board (/dev/ttyACM0, COM3, "
+        "socket://host:port); omit to run on an emulated board",
+    )
+    p.add_argument(
+        "--board",
+        default="emulator",
+        metavar="NAME",
+        help="board description from boards/ for the emulated board "
+        "(emulator, rpi_pico, esp32_devkitc; default: %(default)s)",
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=default_speed,
+        metavar="X",
+        help="emulator speed factor: 1 = real time, 10 = ten times faster, "
+        "0 = as fast as possible (default: %(default)g)",
+    )
+    p.add_argument(
+        "--log",
+        type=Path,
+        metavar="FILE",
+        help="log every frame to FILE (JSONL; replay with `lunasample monitor --replay FILE`)",
+    )
 
 
 @dataclass

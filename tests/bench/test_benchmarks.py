@@ -36,9 +36,17 @@ import run_all  # noqa: E402
 REQUIRED = {
     "link": ("cmds_per_s", "line_util_115200", "frames_lost"),
     "emulator": ("emu_speed_idle", "emu_speed_busy"),
-    "control": ("step_us", "fw_us", "rp2040_ratio", "step_pct_rp2040_1khz",
-                "mean_pct_rp2040_1khz", "step_pct_esp32_250hz", "loop_pct_rp2040_1khz",
-                "mean_loop_pct_rp2040_1khz", "emu_speed"),
+    "control": (
+        "step_us",
+        "fw_us",
+        "rp2040_ratio",
+        "step_pct_rp2040_1khz",
+        "mean_pct_rp2040_1khz",
+        "step_pct_esp32_250hz",
+        "loop_pct_rp2040_1khz",
+        "mean_loop_pct_rp2040_1khz",
+        "emu_speed",
+    ),
     "mass": ("mass_error_p95_g", "settle_s"),
     "journal": ("journal_append_per_s", "journal_download_per_s"),
     "montecarlo": ("mc_speedup", "mc_runs_per_s"),
@@ -49,8 +57,12 @@ REQUIRED = {
 
 def run_suite(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """run_all.py with arguments, as CI runs it."""
-    return subprocess.run([sys.executable, str(BENCH / "run_all.py"), *args],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(BENCH / "run_all.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def only_result(results: Path) -> dict[str, Any]:
@@ -104,8 +116,9 @@ def test_a_crashing_benchmark_does_not_stop_the_others(tmp_path: Path) -> None:
     benches, results = tmp_path / "b", tmp_path / "r"
     benches.mkdir()
     (benches / "bench_ok.py").write_text('print("working")\nprint("alpha=1.5 beta=2")\n')
-    (benches / "bench_crash.py").write_text('print("gamma=1")\nraise SystemExit("boom")\n'
-                                            'print("never")\n')
+    (benches / "bench_crash.py").write_text(
+        'print("gamma=1")\nraise SystemExit("boom")\nprint("never")\n'
+    )
     (benches / "bench_mute.py").write_text('print("no figures here")\n')
     r = run_suite("--bench-dir", str(benches), "--results-dir", str(results), timeout=120)
     assert r.returncode == 1, r.stdout + r.stderr
@@ -206,9 +219,16 @@ def test_emulated_rp2040_figures_take_the_clock_out_of_the_sums() -> None:
 
     # 10 busy ticks: 400 us of control sums, 20 of them the clock's own
     # span; 3000 us of service. 100 later ticks: 3600 us, 100 of the clock.
-    probe = {"busy_ticks": 10, "busy": [400, 90, 3000, 700, 20], "rest_ticks": 100,
-             "rest": [3600, 50, 30000, 800, 100], "loop_hz": 1000,
-             "paced_ticks": 500, "overruns": 3, "paced_worst_us": 150}
+    probe = {
+        "busy_ticks": 10,
+        "busy": [400, 90, 3000, 700, 20],
+        "rest_ticks": 100,
+        "rest": [3600, 50, 30000, 800, 100],
+        "loop_hz": 1000,
+        "paced_ticks": 500,
+        "overruns": 3,
+        "paced_worst_us": 150,
+    }
     f = rp2040_emulated.figures(probe, add_ms=7984.0 * 1.5)
     assert f["emu_step_us"] == pytest.approx(38.0)
     assert f["emu_step_pct_rp2040_1khz"] == pytest.approx(3.8)
@@ -222,8 +242,18 @@ def test_emulated_rp2040_figures_take_the_clock_out_of_the_sums() -> None:
 
 
 def test_emulated_rp2040_without_a_uf2_is_a_one_line_error(tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, str(BENCH / "rp2040_emulated.py"), "--uf2",
-                        str(tmp_path / "none.uf2"), "--bootrom", str(tmp_path / "rom.ts")],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "rp2040_emulated.py"),
+            "--uf2",
+            str(tmp_path / "none.uf2"),
+            "--bootrom",
+            str(tmp_path / "rom.ts"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 1
     assert r.stderr.strip() == f"rp2040_emulated: UF2 not found: {tmp_path / 'none.uf2'}"

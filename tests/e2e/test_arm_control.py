@@ -19,7 +19,6 @@ from tests.e2e.test_drill_control import LOOP_US, TICKS_MASK, us_after, wait_for
 LIMITS = json.loads((paths.BOARDS_DIR / "emulator.json").read_text())["limits"]
 
 
-
 def arm_plant(b: EmulatedBoard) -> dict[str, Any]:
     return b.query()["plants"]["arm"]
 
@@ -60,8 +59,13 @@ def test_targets_beyond_limits_or_into_the_deck_are_rejected(
 ) -> None:
     b, lk = rig
     lk.run("HOME", 120)
-    bad = [{"j1": LIMITS["j1_mdeg"][1] + 100}, {"j2": LIMITS["j2_mdeg"][0] - 1},
-           {"j3": -5000}, {"pose": "8"}, {"j1": 0, "j2": 0}]
+    bad = [
+        {"j1": LIMITS["j1_mdeg"][1] + 100},
+        {"j2": LIMITS["j2_mdeg"][0] - 1},
+        {"j3": -5000},
+        {"pose": "8"},
+        {"j1": 0, "j2": 0},
+    ]
     for kw in bad:
         with pytest.raises(CommandRejected) as e:
             lk.command("MOVE", **kw)

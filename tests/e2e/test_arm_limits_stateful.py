@@ -27,8 +27,11 @@ ACCEPTABLE = {proto.E_OUT_OF_RANGE, proto.E_BAD_ARG, proto.E_NOT_HOMED, proto.E_
 def joint_value(j: int) -> st.SearchStrategy[int]:
     lo, hi = JOINT_LIMITS[j]
     # Mostly inside, sometimes just outside or far outside the limits.
-    return st.one_of(st.integers(lo, hi), st.integers(lo - 20000, hi + 20000),
-                     st.sampled_from([lo, hi, lo - 100, hi + 100]))
+    return st.one_of(
+        st.integers(lo, hi),
+        st.integers(lo - 20000, hi + 20000),
+        st.sampled_from([lo, hi, lo - 100, hi + 100]),
+    )
 
 
 class ArmCommands(RuleBasedStateMachine):
@@ -92,6 +95,8 @@ class ArmCommands(RuleBasedStateMachine):
 
 TestArmCommands = ArmCommands.TestCase
 TestArmCommands.settings = settings(
-    max_examples=15, stateful_step_count=8, deadline=None,
+    max_examples=15,
+    stateful_step_count=8,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

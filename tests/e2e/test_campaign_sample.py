@@ -43,8 +43,9 @@ def test_sample_reaches_the_mass_target_and_seals(rig: tuple[EmulatedBoard, Link
     calibrate(b, lk)
     lk.command("PARAM", name="drill_depth_mm", value=60)
     events: list[dict[str, str]] = []
-    lk.subscribe("EV", lambda f: events.append(f.fields)
-                 if f.fields.get("kind") == "sample" else None)
+    lk.subscribe(
+        "EV", lambda f: events.append(f.fields) if f.fields.get("kind") == "sample" else None
+    )
     r = lk.run("SAMPLE", 3000, target=300, budget=3000)
     samples = events
     assert r.int("sealed") == 1 and r.int("depth") == 60 and r.int("rock") == 0
@@ -79,8 +80,9 @@ def test_sample_without_scale_and_journal_runs_to_the_budget(tmp_path: Path) -> 
         lk.run("HOME", 120)
         lk.command("PARAM", name="drill_depth_mm", value=30)
         events: list[dict[str, str]] = []
-        lk.subscribe("EV", lambda f: events.append(f.fields)
-                     if f.fields.get("kind") == "sample" else None)
+        lk.subscribe(
+            "EV", lambda f: events.append(f.fields) if f.fields.get("kind") == "sample" else None
+        )
         r = lk.run("SAMPLE", 600, target=2000, budget=60)
         assert r.fields["note"] == "no_scale+no_journal"
         assert r.int("mg") == 0 and r.int("sealed") == 1

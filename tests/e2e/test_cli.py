@@ -15,10 +15,16 @@ from lunasample.emulator.board import EmulatedBoard
 from lunasample.link.client import Link
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lunasample.cli", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env)
+def cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lunasample.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def test_every_subcommand_explains_itself() -> None:
@@ -32,12 +38,15 @@ def test_every_subcommand_explains_itself() -> None:
         assert len(r.stdout.splitlines()) > 4, name
 
 
-@pytest.mark.parametrize("args, message", [
-    (("status", "--port", "/dev/ttyNOPE0"), "no such port"),
-    (("status", "--port", "socket://127.0.0.1:1"), "connection refused"),
-    (("status", "--board", "nosuchboard"), "unknown board 'nosuchboard'"),
-    (("monitor", "--replay", "/nonexistent/frames.jsonl"), "cannot read frame log"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("status", "--port", "/dev/ttyNOPE0"), "no such port"),
+        (("status", "--port", "socket://127.0.0.1:1"), "connection refused"),
+        (("status", "--board", "nosuchboard"), "unknown board 'nosuchboard'"),
+        (("monitor", "--replay", "/nonexistent/frames.jsonl"), "cannot read frame log"),
+    ],
+)
 def test_user_errors_are_one_line_without_traceback(args: tuple[str, ...], message: str) -> None:
     r = cli(*args)
     assert r.returncode == 2
@@ -56,7 +65,10 @@ def test_missing_micropython_binary_is_named() -> None:
 def test_emulate_prints_the_port_first_and_cleans_up(tmp_path: Path, sig: int) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "lunasample.cli", "emulate", "--fs", str(tmp_path / "fs")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -66,14 +78,17 @@ def test_emulate_prints_the_port_first_and_cleans_up(tmp_path: Path, sig: int) -
         for port in (fields["pty"], fields["url"]):
             with Link(port) as link:
                 assert link.hello is not None and link.hello.board == "emulator"
-        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
-                                  text=True).stdout.split()
+        children = subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+        ).stdout.split()
         assert children, "the micropython board process runs as a child"
         proc.send_signal(sig)  # Ctrl-C, or a service manager stopping it
         assert proc.wait(timeout=20) == 0
         for pid in children:
-            assert not Path(f"/proc/{pid}").exists() or "Z" in Path(
-                f"/proc/{pid}/stat").read_text().split()[2]
+            assert (
+                not Path(f"/proc/{pid}").exists()
+                or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+            )
     finally:
         proc.kill()
         proc.wait()
@@ -96,9 +111,15 @@ def test_mpremote_ls_and_cp_against_the_emulated_board(tmp_path: Path) -> None:
     payload = tmp_path / "note.txt"
     payload.write_bytes(bytes(range(32, 127)) * 40)
     with EmulatedBoard(speed=1, fs_dir=tmp_path / "fs") as board:
+
         def mpremote(*a: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([sys.executable, "-m", "mpremote", "connect", board.url, *a],
-                                  capture_output=True, text=True, timeout=60)
+            return subprocess.run(
+                [sys.executable, "-m", "mpremote", "connect", board.url, *a],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+
         r = mpremote("fs", "ls", ":")
         assert r.returncode == 0, r.stderr
         assert "main.py" in r.stdout and "sampler/" in r.stdout
@@ -119,4 +140,3 @@ def test_monitor_replays_a_frame_log(tmp_path: Path) -> None:
     r = cli("monitor", "--replay", str(log))
     assert r.returncode == 0
     assert "PING  n=31" in r.stdout and "ACK" in r.stdout
-

@@ -35,7 +35,6 @@ def wait_for(pred: Callable[[], Any], timeout_s: float = 60.0) -> Any:
     return wait_until(pred, timeout_s)
 
 
-
 def drill_plant(b: EmulatedBoard) -> dict[str, Any]:
     return b.query()["plants"]["drill"]
 

@@ -31,8 +31,7 @@ def test_power_cut_reboots_from_flash_and_keeps_parameters(tmp_path: Path) -> No
         assert board.events[0]["event"] == "power_cut"
 
 
-def test_power_cut_in_the_middle_of_a_flash_write_loses_nothing_committed(tmp_path: Path
-                                                                          ) -> None:
+def test_power_cut_in_the_middle_of_a_flash_write_loses_nothing_committed(tmp_path: Path) -> None:
     with EmulatedBoard(speed=0, fs_dir=tmp_path / "fs") as board:
         with Link(board.url) as link:
             link.command("PARAM", name="hb_timeout_ms", value=6000)
@@ -49,8 +48,9 @@ def test_power_cut_in_the_middle_of_a_flash_write_loses_nothing_committed(tmp_pa
             saved = json.loads((tmp_path / "fs" / "params.json").read_text())
             assert saved["hb_timeout_ms"] == 6000
             link.command("PARAM", name="hb_timeout_ms", value=9000)
-            assert json.loads((tmp_path / "fs" / "params.json").read_text())[
-                "hb_timeout_ms"] == 9000
+            assert (
+                json.loads((tmp_path / "fs" / "params.json").read_text())["hb_timeout_ms"] == 9000
+            )
 
 
 def test_faults_are_visible_in_the_simulated_world(tmp_path: Path) -> None:

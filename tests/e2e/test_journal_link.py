@@ -20,7 +20,6 @@ from tests.e2e.conftest import wait_until
 REC = 80
 
 
-
 _wait = wait_until
 
 
@@ -107,8 +106,9 @@ def test_power_cut_in_the_middle_of_a_journal_write(fast: EmulatedBoard) -> None
     assert journal.find_command(recs, link.sid, seq) == again[0]
 
 
-def test_download_resumes_into_csv_and_clear_keeps_numbering(fast: EmulatedBoard,
-                                                             tmp_path: Path) -> None:
+def test_download_resumes_into_csv_and_clear_keeps_numbering(
+    fast: EmulatedBoard, tmp_path: Path
+) -> None:
     out = tmp_path / "journal.csv"
     with Link(fast.url) as link:
         seqs = [_add(link, i)[1] for i in range(50)]
@@ -132,8 +132,11 @@ def test_download_resumes_into_csv_and_clear_keeps_numbering(fast: EmulatedBoard
 
 def test_bad_records_and_requests_are_refused(fast: EmulatedBoard) -> None:
     with Link(fast.url) as link:
-        for fields in ({"kind": "drill", "mass": 1}, {"kind": "core", "site": "x" * 9, "mass": 1},
-                       {"kind": "core"}):
+        for fields in (
+            {"kind": "drill", "mass": 1},
+            {"kind": "core", "site": "x" * 9, "mass": 1},
+            {"kind": "core"},
+        ):
             with pytest.raises(CommandRejected) as e:
                 link.command("JADD", **fields)
             assert e.value.code in (proto.E_BAD_ARG, proto.E_BAD_STATE)
@@ -149,8 +152,9 @@ def _args(**kw: object) -> argparse.Namespace:
     return argparse.Namespace(**base)
 
 
-def test_journal_command_downloads_resumes_and_clears(fast: EmulatedBoard, tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_journal_command_downloads_resumes_and_clears(
+    fast: EmulatedBoard, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with Link(fast.url) as link:
         for i in range(8):
             _add(link, i)

@@ -121,6 +121,7 @@ def test_cable_pull_mid_command_reconnects_and_runs_it_once(tmp_path: Path) -> N
                 done.append(link.run("HOME", timeout_board_s=120))
 
             import threading
+
             t = threading.Thread(target=home)
             t.start()
             time.sleep(1.0)  # HOME is under way
@@ -151,8 +152,9 @@ def test_telemetry_frames_stay_within_the_limit_and_merge(link: Link) -> None:
     assert set(link.telemetry) >= {"st", "mem"}
 
 
-def test_host_refuses_a_board_with_another_protocol_version(board: EmulatedBoard,
-                                                            monkeypatch) -> None:
+def test_host_refuses_a_board_with_another_protocol_version(
+    board: EmulatedBoard, monkeypatch
+) -> None:
     # This host pretends to speak v2; the board (real firmware) speaks v1.
     monkeypatch.setattr(proto, "PROTOCOL_VERSION", proto.PROTOCOL_VERSION + 1)
     link = Link(board.url)

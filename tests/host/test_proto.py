@@ -75,8 +75,13 @@ def _corpus(n: int, seed: int) -> list[bytes]:
     rng = random.Random(seed)
     out = []
     for i in range(n):
-        f = bytearray(proto.encode(rng.randrange(65536), "CMD", {"a": rng.randrange(-999, 999),
-                                                                  "txt": "x" * rng.randrange(5)}))
+        f = bytearray(
+            proto.encode(
+                rng.randrange(65536),
+                "CMD",
+                {"a": rng.randrange(-999, 999), "txt": "x" * rng.randrange(5)},
+            )
+        )
         kind = i % 4
         if kind == 1:
             f[rng.randrange(len(f) - 1)] = rng.randrange(256)
@@ -130,14 +135,17 @@ def _reference_frame(seq: int, mtype: str, fields: list[tuple[str, object]]) -> 
 
 FIELDS = st.lists(st.tuples(KEY, VALUE), max_size=8)
 # Around the machine-word bound where the builder writes digits itself.
-EDGE_INT = st.sampled_from([0, -1, 9, 10, -10, 2**30 - 1, -(2**30) + 1, 2**30, -(2**30),
-                            2**31, -(2**31), 10**12])
+EDGE_INT = st.sampled_from(
+    [0, -1, 9, 10, -10, 2**30 - 1, -(2**30) + 1, 2**30, -(2**30), 2**31, -(2**31), 10**12]
+)
 
 
-@given(st.integers(0, proto.SEQ_MOD - 1), TYPE, FIELDS, st.lists(st.tuples(KEY, EDGE_INT),
-                                                                 max_size=3))
-def test_encode_matches_the_spec(seq: int, mtype: str, fields: list[tuple[str, object]],
-                                 edges: list[tuple[str, object]]) -> None:
+@given(
+    st.integers(0, proto.SEQ_MOD - 1), TYPE, FIELDS, st.lists(st.tuples(KEY, EDGE_INT), max_size=3)
+)
+def test_encode_matches_the_spec(
+    seq: int, mtype: str, fields: list[tuple[str, object]], edges: list[tuple[str, object]]
+) -> None:
     fields = fields + edges
     want = _reference_frame(seq, mtype, fields)
     if len(want) > proto.MAX_FRAME:
@@ -158,7 +166,7 @@ def test_encode_is_identical_on_both_interpreters() -> None:
     for _ in range(300):
         fields = []
         for i in range(rnd.randrange(0, 14)):
-            v: object = rnd.choice(ints) if rnd.random() < 0.3 else rnd.randrange(-10**9, 10**9)
+            v: object = rnd.choice(ints) if rnd.random() < 0.3 else rnd.randrange(-(10**9), 10**9)
             if rnd.random() < 0.3:
                 v = "".join(rnd.choice("ABCxyz09 ._-:") for _ in range(rnd.randrange(0, 20)))
             fields.append((f"k{i}", v))

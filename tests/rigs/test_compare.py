@@ -15,15 +15,24 @@ from lunasample.rigs import compare, results
 from lunasample.rigs.procedure import Result
 
 
-def _folder(out: Path, when: datetime, procedure: str, figures: dict[str, float],
-            limits: dict[str, float]) -> Path:
+def _folder(
+    out: Path, when: datetime, procedure: str, figures: dict[str, float], limits: dict[str, float]
+) -> Path:
     r = Result(columns=["i", "x"], rows=[[1, 2.0]])
     for k, v in figures.items():
         r.figure(k, v, "ms", f"{k} meaning")
     checks = results.evaluate(r, limits, list(limits))
-    meta = {"rig": "emulator", "procedure": procedure, "title": "t", "board": "emulator",
-            "firmware": "0.1.0", "where": "emulated emulator", "emulated": True,
-            "rig_file": "x", "settings": limits}
+    meta = {
+        "rig": "emulator",
+        "procedure": procedure,
+        "title": "t",
+        "board": "emulator",
+        "firmware": "0.1.0",
+        "where": "emulated emulator",
+        "emulated": True,
+        "rig_file": "x",
+        "settings": limits,
+    }
     return results.write(out, when, meta, r, checks, None)
 
 
@@ -33,12 +42,23 @@ def _parse(*argv: str) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def test_compare_shows_both_values_and_the_deltas(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    a = _folder(tmp_path, datetime(2025, 3, 1, 10), "estop_latency",
-                {"stop_ms": 200.0, "cut_ms": 2.0}, {"max_stop_ms": 500.0})
-    b = _folder(tmp_path, datetime(2025, 3, 8, 9), "estop_latency",
-                {"stop_ms": 250.0, "cut_ms": 2.0, "extra": 1.0}, {"max_stop_ms": 240.0})
+def test_compare_shows_both_values_and_the_deltas(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = _folder(
+        tmp_path,
+        datetime(2025, 3, 1, 10),
+        "estop_latency",
+        {"stop_ms": 200.0, "cut_ms": 2.0},
+        {"max_stop_ms": 500.0},
+    )
+    b = _folder(
+        tmp_path,
+        datetime(2025, 3, 8, 9),
+        "estop_latency",
+        {"stop_ms": 250.0, "cut_ms": 2.0, "extra": 1.0},
+        {"max_stop_ms": 240.0},
+    )
     assert json.loads((b / "summary.json").read_text())["verdict"] == "FAIL"
     rows = {r[0]: r for r in compare.rows(results.read_summary(a), results.read_summary(b))}
     assert rows["stop_ms"][2:] == ("200", "250", "+50", "+25.0 %")
@@ -64,8 +84,13 @@ def test_compare_of_a_folder_without_results_is_a_user_error(tmp_path: Path) -> 
 
 
 def test_results_folder_has_csv_markdown_and_checks(tmp_path: Path) -> None:
-    f = _folder(tmp_path, datetime(2025, 3, 1, 10, 0, 5), "estop_latency",
-                {"stop_ms": 200.0}, {"max_stop_ms": 100.0, "min_cut_ms": 1.0})
+    f = _folder(
+        tmp_path,
+        datetime(2025, 3, 1, 10, 0, 5),
+        "estop_latency",
+        {"stop_ms": 200.0},
+        {"max_stop_ms": 100.0, "min_cut_ms": 1.0},
+    )
     assert f.name == "20250301-100005-emulator-estop_latency"
     md = (f / "summary.md").read_text()
     assert "FAIL" in md and "stop_ms = 200 ms outside limit <= 100" in md

@@ -68,8 +68,10 @@ def test_sticky_load_cell_fails_calibration_with_the_reason(tmp_path: Path) -> N
     assert out.reason is not None and "calibration failed" in out.reason
     # Either the firmware's stuck detector (50 identical readings) trips first, or
     # the calibration sees no change from the weight: both say what is wrong.
-    assert ("board fault scale_stuck" in out.reason
-            or "implausible: 0 counts for 1000000 mg" in out.reason), out.reason
+    assert (
+        "board fault scale_stuck" in out.reason
+        or "implausible: 0 counts for 1000000 mg" in out.reason
+    ), out.reason
     summary = (out.path / "summary.md").read_text()
     assert "FAIL" in summary and out.reason in summary
 
@@ -82,12 +84,19 @@ def test_a_jam_that_never_clears_fails_jam_recovery(tmp_path: Path) -> None:
     assert "drill_jam" in out.reason
 
 
-def test_a_lossy_line_fails_the_soak_and_rig_run_exits_1(tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]
-                                                         ) -> None:
+def test_a_lossy_line_fails_the_soak_and_rig_run_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _faulty_rig(tmp_path, "[emulator.faults]\nserial_drop = 0.02\n")
-    args = _parse("rig", "run", "link_soak", "--rig", str(tmp_path / "faulty"),
-                  "--out", str(tmp_path / "out"))
+    args = _parse(
+        "rig",
+        "run",
+        "link_soak",
+        "--rig",
+        str(tmp_path / "faulty"),
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert args.run(args) == 1
     text = capsys.readouterr().out
     assert "FAIL" in text and "lost_frames" in text
@@ -124,8 +133,14 @@ def test_a_real_rig_asks_before_moving_and_moves_nothing_on_no(tmp_path: Path) -
 
     with EmulatedBoard(speed=0, fs_dir=tmp_path / "fs") as b:
         with pytest.raises(UserError, match="not confirmed"):
-            run_procedure(rig, registry.get("drill_step"), port=b.url, out_dir=tmp_path,
-                          log=tmp_path / "frames.jsonl", ask=no)
+            run_procedure(
+                rig,
+                registry.get("drill_step"),
+                port=b.url,
+                out_dir=tmp_path,
+                log=tmp_path / "frames.jsonl",
+                ask=no,
+            )
         assert b.query()["plants"]["drill"]["rpm"] == 0
     assert asked and "yes" in asked[0]
     sent = [t for d, t in _log_types(tmp_path / "frames.jsonl") if d == "tx"]

@@ -44,8 +44,11 @@ def _set(text: str, table: str, key: str, value: str) -> str:
     a, b = _table(text, table)
     body = text[a:b]
     pat = re.compile(rf"^{re.escape(key)} = .*$", re.M)
-    body = pat.sub(f"{key} = {value}", body) if pat.search(body) else \
-        body.rstrip("\n") + f"\n{key} = {value}\n\n"
+    body = (
+        pat.sub(f"{key} = {value}", body)
+        if pat.search(body)
+        else body.rstrip("\n") + f"\n{key} = {value}\n\n"
+    )
     return text[:a] + body + text[b:]
 
 
@@ -67,37 +70,61 @@ BAD = [
     ("not positive", _set(EMU, "safety", "max_depth_mm", "0"), "[safety] max_depth_mm"),
     ("missing key", _drop(EMU, "safety", "max_depth_mm"), "[safety] max_depth_mm"),
     ("missing table", _cut(EMU, "container"), "[container]"),
-    ("negative weight", _set(EMU, "loadcell", "reference_weights_g", "[100, -5]"),
-     "reference_weights_g"),
-    ("weight over capacity", _set(EMU, "loadcell", "reference_weights_g", "[100, 9000]"),
-     "reference_weights_g"),
+    (
+        "negative weight",
+        _set(EMU, "loadcell", "reference_weights_g", "[100, -5]"),
+        "reference_weights_g",
+    ),
+    (
+        "weight over capacity",
+        _set(EMU, "loadcell", "reference_weights_g", "[100, 9000]"),
+        "reference_weights_g",
+    ),
     ("bad choice", _set(EMU, "loadcell", "rate_sps", "40"), "[loadcell] rate_sps"),
     ("wiring on the wrong GPIO", _set(EMU, "wiring", "drill_pwm", "3"), "[wiring] drill_pwm"),
-    ("wiring of a pin the board lacks", _set(EMU, "wiring", "nose_led", "1"),
-     "[wiring] nose_led"),
+    ("wiring of a pin the board lacks", _set(EMU, "wiring", "nose_led", "1"), "[wiring] nose_led"),
     ("unknown board", _set(EMU, "rig", "board", '"arduino_uno"'), "[rig] board"),
     ("unknown motor", EMU + '\n[motors.wheel]\nkind = "dc"\n', "[motors.wheel]"),
     ("bad motor kind", _set(EMU, "motors.drill", "kind", '"jet"'), "[motors.drill] kind"),
-    ("safety over the motor rating", _set(EMU, "safety", "max_drill_rpm", "900"),
-     "[safety] max_drill_rpm"),
+    (
+        "safety over the motor rating",
+        _set(EMU, "safety", "max_drill_rpm", "900"),
+        "[safety] max_drill_rpm",
+    ),
     ("unknown procedure", EMU + "\n[procedure.teleport]\nx = 1\n", "[procedure.teleport]"),
-    ("unknown procedure key", _set(EMU, "procedure.link_soak", "minuts", "3"),
-     "[procedure.link_soak] minuts"),
-    ("procedure value out of range", _set(EMU, "procedure.link_soak", "rate_hz", "1000"),
-     "[procedure.link_soak] rate_hz"),
-    ("integer setting given a fraction", _set(EMU, "procedure.estop_latency", "repetitions",
-                                              "2.5"), "[procedure.estop_latency] repetitions"),
-    ("fault that is not a number", EMU + '\n[emulator.faults]\nhx711_stuck = "yes"\n',
-     "[emulator] faults.hx711_stuck"),
-    ("container over the cell", _set(EMU, "container", "capacity_g", "4900"),
-     "[container] capacity_g"),
+    (
+        "unknown procedure key",
+        _set(EMU, "procedure.link_soak", "minuts", "3"),
+        "[procedure.link_soak] minuts",
+    ),
+    (
+        "procedure value out of range",
+        _set(EMU, "procedure.link_soak", "rate_hz", "1000"),
+        "[procedure.link_soak] rate_hz",
+    ),
+    (
+        "integer setting given a fraction",
+        _set(EMU, "procedure.estop_latency", "repetitions", "2.5"),
+        "[procedure.estop_latency] repetitions",
+    ),
+    (
+        "fault that is not a number",
+        EMU + '\n[emulator.faults]\nhx711_stuck = "yes"\n',
+        "[emulator] faults.hx711_stuck",
+    ),
+    (
+        "container over the cell",
+        _set(EMU, "container", "capacity_g", "4900"),
+        "[container] capacity_g",
+    ),
     ("invalid TOML", EMU + "\n[loadcell\n", "invalid TOML"),
 ]
 
 
 @pytest.mark.parametrize("what, text, key", BAD, ids=[b[0] for b in BAD])
-def test_each_kind_of_mistake_names_the_file_and_the_key(tmp_path: Path, what: str, text: str,
-                                                         key: str) -> None:
+def test_each_kind_of_mistake_names_the_file_and_the_key(
+    tmp_path: Path, what: str, text: str, key: str
+) -> None:
     p = tmp_path / "rig.toml"
     p.write_text(text)
     with pytest.raises(UserError) as e:
@@ -122,8 +149,16 @@ def test_unknown_rig_lists_the_known_ones() -> None:
 
 def test_every_procedure_is_discovered_with_limits_on_figures() -> None:
     procs = registry.procedures()
-    assert {"link_soak", "estop_latency", "scale_calibration", "scale_linearity",
-            "drill_step", "drill_jam", "arm_repeatability", "scoop_repeatability"} <= set(procs)
+    assert {
+        "link_soak",
+        "estop_latency",
+        "scale_calibration",
+        "scale_linearity",
+        "drill_step",
+        "drill_jam",
+        "arm_repeatability",
+        "scoop_repeatability",
+    } <= set(procs)
     for p in procs.values():
         assert p.title and p.limits
         assert all(k.startswith(("max_", "min_")) for k in p.limits)

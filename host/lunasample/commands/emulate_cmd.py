@@ -31,30 +31,64 @@ def _kv(text: str) -> tuple[str, float]:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "emulate", help="run the firmware on an emulated board behind a serial port",
+        "emulate",
+        help="run the firmware on an emulated board behind a serial port",
         description="Start the real firmware in the MicroPython unix port with simulated "
-                    "hardware and print, on the first stdout line, the serial port to open:\n"
-                    "  pty=/dev/pts/N url=socket://127.0.0.1:PORT\n"
-                    "Any tool that opens a serial port works with it: lunasample --port, "
-                    "mpremote connect URL, pyserial. Runs until Ctrl-C.\n\n" + HELP_LINES,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--board", default="emulator", metavar="NAME",
-                   help="board description from boards/ (default: %(default)s)")
-    p.add_argument("--speed", type=float, default=1.0, metavar="X",
-                   help="virtual seconds per real second; 0 = as fast as possible "
-                        "(default: %(default)g)")
-    p.add_argument("--tcp-port", type=int, default=0, metavar="N",
-                   help="TCP port for socket:// (default: any free port)")
-    p.add_argument("--fs", type=Path, metavar="DIR",
-                   help="the board's flash directory (default: a new temporary one); "
-                        "files the firmware writes persist there between runs")
-    p.add_argument("--no-flash", action="store_true",
-                   help="do not copy firmware/ onto the flash first (to test `lunasample "
-                        "flash` or mpremote against an empty board)")
-    p.add_argument("--fault", type=_kv, action="append", default=[], metavar="NAME=V",
-                   help="fault switched on at power-on (repeatable)")
-    p.add_argument("--plant", type=_kv, action="append", default=[], metavar="NAME=V",
-                   help="plant parameter, e.g. rock_depth_mm=500 (repeatable)")
+        "hardware and print, on the first stdout line, the serial port to open:\n"
+        "  pty=/dev/pts/N url=socket://127.0.0.1:PORT\n"
+        "Any tool that opens a serial port works with it: lunasample --port, "
+        "mpremote connect URL, pyserial. Runs until Ctrl-C.\n\n" + HELP_LINES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--board",
+        default="emulator",
+        metavar="NAME",
+        help="board description from boards/ (default: %(default)s)",
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="virtual seconds per real second; 0 = as fast as possible (default: %(default)g)",
+    )
+    p.add_argument(
+        "--tcp-port",
+        type=int,
+        default=0,
+        metavar="N",
+        help="TCP port for socket:// (default: any free port)",
+    )
+    p.add_argument(
+        "--fs",
+        type=Path,
+        metavar="DIR",
+        help="the board's flash directory (default: a new temporary one); "
+        "files the firmware writes persist there between runs",
+    )
+    p.add_argument(
+        "--no-flash",
+        action="store_true",
+        help="do not copy firmware/ onto the flash first (to test `lunasample "
+        "flash` or mpremote against an empty board)",
+    )
+    p.add_argument(
+        "--fault",
+        type=_kv,
+        action="append",
+        default=[],
+        metavar="NAME=V",
+        help="fault switched on at power-on (repeatable)",
+    )
+    p.add_argument(
+        "--plant",
+        type=_kv,
+        action="append",
+        default=[],
+        metavar="NAME=V",
+        help="plant parameter, e.g. rock_depth_mm=500 (repeatable)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the plants' randomness")
     p.set_defaults(run=run)
 
@@ -87,8 +121,14 @@ def _stdin_commands(board: EmulatedBoard, done: threading.Event) -> None:
 
 def run(args: argparse.Namespace) -> int:
     board = EmulatedBoard(
-        board=args.board, speed=args.speed, fs_dir=args.fs, flash=not args.no_flash,
-        seed=args.seed, faults=dict(args.fault), plant=dict(args.plant), tcp_port=args.tcp_port,
+        board=args.board,
+        speed=args.speed,
+        fs_dir=args.fs,
+        flash=not args.no_flash,
+        seed=args.seed,
+        faults=dict(args.fault),
+        plant=dict(args.plant),
+        tcp_port=args.tcp_port,
     )
     done = threading.Event()
 
@@ -99,8 +139,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         board.start()
         print(f"pty={board.pty_path} url={board.url}", flush=True)
-        print(f"emulated {args.board} board, flash in {board.fs_dir}, speed "
-              f"{args.speed:g}x; Ctrl-C to stop", file=sys.stderr, flush=True)
+        print(
+            f"emulated {args.board} board, flash in {board.fs_dir}, speed "
+            f"{args.speed:g}x; Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
         threading.Thread(target=_stdin_commands, args=(board, done), daemon=True).start()
         while not done.wait(0.5):
             if not board.alive and board.restarts > 1000:

@@ -15,19 +15,26 @@ from lunasample.faults.scenarios import SAFE_LIMIT_MS, SCENARIOS
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "faults", help="fault-injection campaign on emulated boards",
+        "faults",
+        help="fault-injection campaign on emulated boards",
         description="Run sampling campaigns on fresh emulated boards and break them: drill "
-                    "jam, motor stall, encoder loss, HX711 timeout and stuck value, arm stall, "
-                    "stuck limit switch, e-stop, power cuts (mid-scoop, mid-journal-write), "
-                    "cable cut, host crash, garbage on the line. Each scenario passes when "
-                    f"motion stops within {SAFE_LIMIT_MS:g} ms of virtual time, the board "
-                    "reports why, and every acknowledged sample record is in the journal "
-                    "exactly once. Prints a table and `scenarios=N failed=F records_lost=L`.")
+        "jam, motor stall, encoder loss, HX711 timeout and stuck value, arm stall, "
+        "stuck limit switch, e-stop, power cuts (mid-scoop, mid-journal-write), "
+        "cable cut, host crash, garbage on the line. Each scenario passes when "
+        f"motion stops within {SAFE_LIMIT_MS:g} ms of virtual time, the board "
+        "reports why, and every acknowledged sample record is in the journal "
+        "exactly once. Prints a table and `scenarios=N failed=F records_lost=L`.",
+    )
     p.add_argument("action", choices=("run", "list"), help="run the campaign, or list scenarios")
     p.add_argument("--only", nargs="+", metavar="NAME", help="run just these scenarios")
     p.add_argument("--seed", type=int, default=1, help="seed of the first board (default: 1)")
-    p.add_argument("--out", type=Path, default=Path("faults-out"), metavar="DIR",
-                   help="results directory (default: %(default)s)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("faults-out"),
+        metavar="DIR",
+        help="results directory (default: %(default)s)",
+    )
     p.set_defaults(run=run)
 
 
@@ -37,8 +44,9 @@ def run(args: argparse.Namespace) -> int:
         for name, (desc, _) in SCENARIOS.items():
             con.print(f"{name:28} {desc}")
         return 0
-    with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-                  console=con) as bar:
+    with Progress(
+        TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), console=con
+    ) as bar:
         task = bar.add_task("faults", total=len(args.only or SCENARIOS))
 
         def progress(name: str, i: int, n: int) -> None:
@@ -50,8 +58,15 @@ def run(args: argparse.Namespace) -> int:
         t.add_column(col)
     for r in results:
         verdict = "[green]pass[/]" if r.passed else f"[red]FAIL[/] {r.why}"
-        t.add_row(r.scenario, ms(r.detect_ms), ms(r.safe_ms), r.reported, str(r.acked),
-                  str(r.recovered), verdict)
+        t.add_row(
+            r.scenario,
+            ms(r.detect_ms),
+            ms(r.safe_ms),
+            r.reported,
+            str(r.acked),
+            str(r.recovered),
+            verdict,
+        )
     con.print(t)
     write_results(results, args.out)
     line = summary_line(results)

@@ -17,22 +17,38 @@ from lunasample.link.client import Link
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the `journal` subcommand."""
     p = sub.add_parser(
-        "journal", help="download the sample journal (CSV)",
+        "journal",
+        help="download the sample journal (CSV)",
         description="Download every sample record from the board's journal, each checked "
-                    "against its checksum. With --out, only the records after the last one "
-                    "already in the file are fetched, so an interrupted download resumes.")
-    p.add_argument("--port", metavar="P",
-                   help="serial port or pyserial URL of the board (/dev/ttyACM0, "
-                        "socket://host:port)")
-    p.add_argument("--emulate", action="store_true",
-                   help="read the journal of an emulated board started here")
-    p.add_argument("--flash", type=Path, metavar="DIR",
-                   help="with --emulate: the emulated board's flash directory (keeps its "
-                        "journal between runs)")
-    p.add_argument("--out", type=Path, metavar="FILE.csv",
-                   help="CSV file to create or bring up to date (default: CSV on stdout)")
-    p.add_argument("--clear", action="store_true",
-                   help="after a complete download to --out, clear the board's journal")
+        "against its checksum. With --out, only the records after the last one "
+        "already in the file are fetched, so an interrupted download resumes.",
+    )
+    p.add_argument(
+        "--port",
+        metavar="P",
+        help="serial port or pyserial URL of the board (/dev/ttyACM0, socket://host:port)",
+    )
+    p.add_argument(
+        "--emulate", action="store_true", help="read the journal of an emulated board started here"
+    )
+    p.add_argument(
+        "--flash",
+        type=Path,
+        metavar="DIR",
+        help="with --emulate: the emulated board's flash directory (keeps its "
+        "journal between runs)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE.csv",
+        help="CSV file to create or bring up to date (default: CSV on stdout)",
+    )
+    p.add_argument(
+        "--clear",
+        action="store_true",
+        help="after a complete download to --out, clear the board's journal",
+    )
     p.set_defaults(run=run)
 
 
@@ -56,8 +72,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--clear needs --out: records are cleared only once saved")
     with _link(args) as link:
         if "journal" not in (link.hello.caps if link.hello else []):
-            raise UserError(f"the board on {link.port} keeps no journal (no journal "
-                            "subsystem in its board file)")
+            raise UserError(
+                f"the board on {link.port} keeps no journal (no journal "
+                "subsystem in its board file)"
+            )
         if args.out is None:
             journal.to_csv(sys.stdout, journal.download(link))
             return 0
@@ -72,4 +90,3 @@ def run(args: argparse.Namespace) -> int:
             else:
                 raise UserError("new records arrived during the download: not cleared")
     return 0
-

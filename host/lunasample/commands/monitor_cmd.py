@@ -18,15 +18,27 @@ from lunasample.session import add_board_args, open_session
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "monitor", help="show live telemetry and events, or replay a frame log",
+        "monitor",
+        help="show live telemetry and events, or replay a frame log",
         description="Connect to a board, ask for telemetry at --rate Hz and show it live with "
-                    "the events as they come. With --replay FILE, print a frame log written "
-                    "with --log instead (no board needed).")
+        "the events as they come. With --replay FILE, print a frame log written "
+        "with --log instead (no board needed).",
+    )
     add_board_args(p, default_speed=1.0)
-    p.add_argument("--rate", type=int, default=10, metavar="HZ",
-                   help="telemetry rate to request (default: %(default)s)")
-    p.add_argument("--duration", type=float, default=0, metavar="S",
-                   help="stop after S seconds (default: until Ctrl-C)")
+    p.add_argument(
+        "--rate",
+        type=int,
+        default=10,
+        metavar="HZ",
+        help="telemetry rate to request (default: %(default)s)",
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=0,
+        metavar="S",
+        help="stop after S seconds (default: until Ctrl-C)",
+    )
     p.add_argument("--replay", type=Path, metavar="FILE", help="replay a frame log")
     p.set_defaults(run=run)
 

@@ -8,13 +8,20 @@ from serial.tools import list_ports
 
 # USB vendor IDs of the boards in boards/: Raspberry Pi (Pico), Espressif,
 # and the USB-UART bridges on ESP32 DevKitC (Silicon Labs CP210x, WCH CH340).
-_KNOWN = {0x2E8A: "Raspberry Pi RP2040", 0x303A: "Espressif", 0x10C4: "CP210x (ESP32 DevKitC)",
-          0x1A86: "CH340 (ESP32 DevKitC)"}
+_KNOWN = {
+    0x2E8A: "Raspberry Pi RP2040",
+    0x303A: "Espressif",
+    0x10C4: "CP210x (ESP32 DevKitC)",
+    0x1A86: "CH340 (ESP32 DevKitC)",
+}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ports", help="list serial ports that may be boards",
-                       description="List serial ports; likely MicroPython boards are marked.")
+    p = sub.add_parser(
+        "ports",
+        help="list serial ports that may be boards",
+        description="List serial ports; likely MicroPython boards are marked.",
+    )
     p.set_defaults(run=run)
 
 

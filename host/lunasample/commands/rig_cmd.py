@@ -25,31 +25,51 @@ examples:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "rig", help="bench procedures on a test rig (or the emulator)",
+        "rig",
+        help="bench procedures on a test rig (or the emulator)",
         description="Calibration, repeatability, step-response, e-stop and link procedures "
-                    "for a bench rig described in test_rigs/<rig>/rig.toml. Without --port "
-                    "the rig's board is emulated and reference weights and faults are set "
-                    "by the host. Results go to a dated folder with a CSV, summary.md and "
-                    "plots; `rig run` exits 0 when every limit of the rig file passes, 1 "
-                    "when one fails.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "for a bench rig described in test_rigs/<rig>/rig.toml. Without --port "
+        "the rig's board is emulated and reference weights and faults are set "
+        "by the host. Results go to a dated folder with a CSV, summary.md and "
+        "plots; `rig run` exits 0 when every limit of the rig file passes, 1 "
+        "when one fails.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     rs = p.add_subparsers(dest="rig_command", metavar="ACTION")
     lp = rs.add_parser("list", help="list the procedures and rigs")
     lp.set_defaults(run=run)
-    rp = rs.add_parser("run", help="run one procedure",
-                       description="Run PROCEDURE on a rig and check its limits.")
+    rp = rs.add_parser(
+        "run", help="run one procedure", description="Run PROCEDURE on a rig and check its limits."
+    )
     rp.add_argument("procedure", metavar="PROCEDURE", help="a procedure from `rig list`")
-    rp.add_argument("--rig", default=schema.DEFAULT_RIG, metavar="R",
-                    help="rig name in test_rigs/ or path of a rig.toml (default: %(default)s)")
-    rp.add_argument("--port", metavar="P",
-                    help="serial port or pyserial URL of the rig's board; omit to emulate it")
-    rp.add_argument("--yes", action="store_true",
-                    help="do not ask for confirmation before moving motors")
-    rp.add_argument("--out", type=Path, default=Path("rig-results"), metavar="DIR",
-                    help="where the results folder goes (default: %(default)s)")
-    rp.add_argument("--speed", type=float, metavar="X",
-                    help="emulator speed factor (default: the rig file's, else as fast "
-                         "as possible)")
+    rp.add_argument(
+        "--rig",
+        default=schema.DEFAULT_RIG,
+        metavar="R",
+        help="rig name in test_rigs/ or path of a rig.toml (default: %(default)s)",
+    )
+    rp.add_argument(
+        "--port",
+        metavar="P",
+        help="serial port or pyserial URL of the rig's board; omit to emulate it",
+    )
+    rp.add_argument(
+        "--yes", action="store_true", help="do not ask for confirmation before moving motors"
+    )
+    rp.add_argument(
+        "--out",
+        type=Path,
+        default=Path("rig-results"),
+        metavar="DIR",
+        help="where the results folder goes (default: %(default)s)",
+    )
+    rp.add_argument(
+        "--speed",
+        type=float,
+        metavar="X",
+        help="emulator speed factor (default: the rig file's, else as fast as possible)",
+    )
     rp.add_argument("--log", type=Path, metavar="FILE", help="log every frame to FILE (JSONL)")
     rp.set_defaults(run=run)
     cp = rs.add_parser("compare", help="show two results folders side by side")
@@ -57,8 +77,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cp.add_argument("b", type=Path, metavar="B", help="results folder")
     cp.set_defaults(run=run)
     kp = rs.add_parser("check", help="validate a rig description")
-    kp.add_argument("rig", nargs="?", default=schema.DEFAULT_RIG, metavar="R",
-                    help="rig name or path of a rig.toml (default: %(default)s)")
+    kp.add_argument(
+        "rig",
+        nargs="?",
+        default=schema.DEFAULT_RIG,
+        metavar="R",
+        help="rig name or path of a rig.toml (default: %(default)s)",
+    )
     kp.set_defaults(run=run)
     p.set_defaults(run=run, rig_command=None)
 
@@ -108,8 +133,16 @@ def _run(con: Console, args: argparse.Namespace) -> int:
     rig = schema.load_rig(args.rig)
     where = args.port or f"an emulated {rig.board_name}"
     con.print(f"{proc.name} on rig {rig.name} ({where})")
-    out = run_procedure(rig, proc, port=args.port, yes=args.yes, out_dir=args.out,
-                        speed=args.speed, log=args.log, console=con)
+    out = run_procedure(
+        rig,
+        proc,
+        port=args.port,
+        yes=args.yes,
+        out_dir=args.out,
+        speed=args.speed,
+        log=args.log,
+        console=con,
+    )
     t = Table(show_header=True)
     t.add_column("figure")
     t.add_column("value", justify="right")

@@ -420,7 +420,7 @@ class EmulatedBoard:
             if data:
                 self._from_board(data)
             elif not self._stop.is_set():
-                    self._restart("exited", 2, self._state)
+                self._restart("exited", 2, self._state)
         elif what == "ctl":
             try:
                 data = os.read(key.fd, 65536)

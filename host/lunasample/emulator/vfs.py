@@ -11,7 +11,8 @@ from lunasample.mpy import install_firmware
 
 # mpy-cross target for the machine the unix port runs on (native code inside).
 HOST_ARCH = {"x86_64": "x64", "AMD64": "x64", "i686": "x86", "i386": "x86"}.get(
-    platform.machine(), "x64")
+    platform.machine(), "x64"
+)
 
 
 def flash_image(fs_dir: Path, board: dict) -> None:

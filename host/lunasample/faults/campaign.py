@@ -11,8 +11,11 @@ from pathlib import Path
 from lunasample.faults.scenarios import SCENARIOS, Outcome, run_scenario
 
 
-def run_campaign(names: Sequence[str] | None = None, seed: int = 1,
-                 progress: Callable[[str, int, int], None] | None = None) -> list[Outcome]:
+def run_campaign(
+    names: Sequence[str] | None = None,
+    seed: int = 1,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[Outcome]:
     """Run the named scenarios (all by default), each on a fresh emulated board."""
     chosen = list(names or SCENARIOS)
     out = []
@@ -49,14 +52,19 @@ def write_results(results: Sequence[Outcome], out_dir: Path) -> Path:
             row = asdict(r)
             row["notes"] = "; ".join(r.notes)
             w.writerow(row)
-    lines = ["# Fault-injection campaign", "",
-             "| scenario | injected | detect (ms) | safe (ms) | reported | acked | recovered "
-             "| result |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Fault-injection campaign",
+        "",
+        "| scenario | injected | detect (ms) | safe (ms) | reported | acked | recovered "
+        "| result |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         verdict = "pass" if r.passed else f"FAIL: {r.why}"
-        lines.append(f"| {r.scenario} | {r.injected} | {ms(r.detect_ms)} | {ms(r.safe_ms)} | "
-                     f"{r.reported} | {r.acked} | {r.recovered} | {verdict} |")
+        lines.append(
+            f"| {r.scenario} | {r.injected} | {ms(r.detect_ms)} | {ms(r.safe_ms)} | "
+            f"{r.reported} | {r.acked} | {r.recovered} | {verdict} |"
+        )
     lines += ["", summary_line(results), ""]
     (out_dir / "summary.md").write_text("\n".join(lines))
     return path

@@ -132,8 +132,10 @@ class Run:
         if on is None or ev is None or "t" not in ev:
             return None, None
         t_report_us = int(ev["t"]) * 1000
-        return (max(0.0, (t_report_us - on) / 1000.0),
-                max(0.0, (q["last_actuation_us"] - t_report_us) / 1000.0))
+        return (
+            max(0.0, (t_report_us - on) / 1000.0),
+            max(0.0, (q["last_actuation_us"] - t_report_us) / 1000.0),
+        )
 
     def settle(self, board_s: float = 2.0) -> None:
         """Let `board_s` board seconds pass (so motion would show if it went on)."""
@@ -149,8 +151,9 @@ class Run:
         with self._lock:
             acked = dict(self.acked)
         out.acked = len(acked)
-        out.recovered = sum(1 for n, mg in acked.items()
-                            if numbers.count(n) == 1 and by_n.get(n) == mg)
+        out.recovered = sum(
+            1 for n, mg in acked.items() if numbers.count(n) == 1 and by_n.get(n) == mg
+        )
         if len(set(numbers)) != len(numbers):
             out.notes.append("duplicate record numbers in the journal")
 
@@ -160,8 +163,9 @@ class Run:
         self.board.stop()
 
 
-def _plant_fault(name: str, during: str, expect: str, detect_limit_ms: float
-                 ) -> Callable[[Run, Outcome], None]:
+def _plant_fault(
+    name: str, during: str, expect: str, detect_limit_ms: float
+) -> Callable[[Run, Outcome], None]:
     """A hardware fault injected while drilling or scooping; expect FAULT `expect`,
     reported within `detect_limit_ms` (the detector's own window: a stall is only
     a stall after the motor has failed to turn for a while) and motion stopped
@@ -243,8 +247,9 @@ def _brownout_mid_scoop(run: Run, out: Outcome) -> None:
     st = run.link.command("STATUS").fields
     out.safe_ms = 0.0  # power gone: nothing is driven
     out.reported = f"{st['st']} after reboot"
-    out.passed = st["st"] == "SAFE" and run.link.hello is not None and \
-        run.link.hello.reset_cause == 1
+    out.passed = (
+        st["st"] == "SAFE" and run.link.hello is not None and run.link.hello.reset_cause == 1
+    )
     if not out.passed:
         out.why = f"after reboot: {st}"
 
@@ -268,8 +273,9 @@ def _link_drop(run: Run, out: Outcome) -> None:
     hbto_s = HBTO_MS / 1000.0
     t_us = run.board.query()["t_us"]
     run.board.inject("serial_drop", 1.0)  # the cable is cut
-    run.wait_for("link-loss timeout",
-                 lambda: run.board.query()["t_us"] - t_us > (hbto_s + 2) * 1e6)
+    run.wait_for(
+        "link-loss timeout", lambda: run.board.query()["t_us"] - t_us > (hbto_s + 2) * 1e6
+    )
     run.board.inject("serial_drop", 0)
     st = run.link.command("STATUS").fields
     q = run.board.query()
@@ -287,8 +293,9 @@ def _host_crash(run: Run, out: Outcome) -> None:
     assert run.link is not None
     run.link.close()  # the host dies: no DISARM, no more heartbeats
     t_us = run.board.query()["t_us"]
-    run.wait_for("link-loss timeout",
-                 lambda: run.board.query()["t_us"] - t_us > HBTO_MS * 1000 + 2e6)
+    run.wait_for(
+        "link-loss timeout", lambda: run.board.query()["t_us"] - t_us > HBTO_MS * 1000 + 2e6
+    )
     run.connect()  # a new host process: a new session id
     st = run.link.command("STATUS").fields
     out.safe_ms = 0.0
@@ -321,22 +328,36 @@ def _serial_garbage(run: Run, out: Outcome) -> None:
 
 SCENARIOS: dict[str, tuple[str, Callable[[Run, Outcome], None]]] = {
     "drill_jam": ("drill_jam while drilling (backs off, carries on)", _drill_jam),
-    "motor_stall": ("motor_stall while drilling",
-                    _plant_fault("motor_stall", "drill", "drill_stall", 2000)),
-    "encoder_loss": ("encoder_loss while drilling",
-                     _plant_fault("encoder_loss", "drill", "encoder_lost", 2000)),
-    "hx711_timeout": ("hx711_timeout while scooping",
-                      _plant_fault("hx711_timeout", "scoop", "scale_timeout", 1500)),
-    "hx711_stuck": ("hx711_stuck while scooping",
-                    _plant_fault("hx711_stuck", "scoop", "scale_stuck", 6000)),
-    "arm_stall": ("arm_stall while scooping",
-                  _plant_fault("arm_stall", "scoop", "arm_stall", 1000)),
-    "limit_switch_stuck": ("limit_switch_stuck while scooping",
-                           _plant_fault("limit_switch_stuck", "scoop", "limit_switch", 1000)),
+    "motor_stall": (
+        "motor_stall while drilling",
+        _plant_fault("motor_stall", "drill", "drill_stall", 2000),
+    ),
+    "encoder_loss": (
+        "encoder_loss while drilling",
+        _plant_fault("encoder_loss", "drill", "encoder_lost", 2000),
+    ),
+    "hx711_timeout": (
+        "hx711_timeout while scooping",
+        _plant_fault("hx711_timeout", "scoop", "scale_timeout", 1500),
+    ),
+    "hx711_stuck": (
+        "hx711_stuck while scooping",
+        _plant_fault("hx711_stuck", "scoop", "scale_stuck", 6000),
+    ),
+    "arm_stall": (
+        "arm_stall while scooping",
+        _plant_fault("arm_stall", "scoop", "arm_stall", 1000),
+    ),
+    "limit_switch_stuck": (
+        "limit_switch_stuck while scooping",
+        _plant_fault("limit_switch_stuck", "scoop", "limit_switch", 1000),
+    ),
     "estop": ("ESTOP while scooping", _estop),
     "brownout_mid_scoop": ("power cut while scooping", _brownout_mid_scoop),
-    "brownout_mid_journal_write": ("power cut tearing a journal write",
-                                   _brownout_mid_journal_write),
+    "brownout_mid_journal_write": (
+        "power cut tearing a journal write",
+        _brownout_mid_journal_write,
+    ),
     "link_drop": ("serial cable cut while scooping", _link_drop),
     "host_crash": ("host dies and restarts mid-campaign", _host_crash),
     "serial_garbage": ("garbage on the serial line while scooping", _serial_garbage),

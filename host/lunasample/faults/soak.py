@@ -36,17 +36,22 @@ class SoakResult:
 
     def line(self) -> str:
         """The one-line summary benchmarks print."""
-        return (f"soak_hours={self.board_s / 3600:.2f} heap_drift_bytes={self.heap_drift_bytes} "
-                f"frames_lost={self.frames_lost} overruns={self.overruns}")
+        return (
+            f"soak_hours={self.board_s / 3600:.2f} heap_drift_bytes={self.heap_drift_bytes} "
+            f"frames_lost={self.frames_lost} overruns={self.overruns}"
+        )
 
 
-def soak(board_seconds: float, tm_hz: int = 10, sample_every_s: float = 60.0,
-         progress: Callable[[float], None] | None = None) -> SoakResult:
+def soak(
+    board_seconds: float,
+    tm_hz: int = 10,
+    sample_every_s: float = 60.0,
+    progress: Callable[[float], None] | None = None,
+) -> SoakResult:
     """Run an emulated board for `board_seconds` of its time, drill spinning
     every other minute, telemetry at `tm_hz`; heap checked after a GC."""
     with tempfile.TemporaryDirectory(prefix="lunasample-soak-") as tmp:
-        with EmulatedBoard(speed=0, fs_dir=Path(tmp) / "flash") as board, \
-                Link(board.url) as link:
+        with EmulatedBoard(speed=0, fs_dir=Path(tmp) / "flash") as board, Link(board.url) as link:
             link.command("HBTO", ms=emulated_hb_timeout_ms(0))
             tm = [0]
             link.subscribe("TM", lambda f: tm.__setitem__(0, tm[0] + 1))

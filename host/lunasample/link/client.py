@@ -245,8 +245,9 @@ class Link:
                 if self._wait_reply(p, wait):
                     break
             else:
-                raise LinkError(f"no reply to {mtype} from {self.port} after "
-                                f"{self.retry.retries + 1} attempts")
+                raise LinkError(
+                    f"no reply to {mtype} from {self.port} after {self.retry.retries + 1} attempts"
+                )
             assert p.ack is not None
             if p.ack.mtype == "NAK":
                 raise CommandRejected(mtype, p.ack.int("err"), p.ack.fields.get("msg", ""))
@@ -269,8 +270,10 @@ class Link:
                 return False
             if p.event.wait(min(left, 0.05)):
                 ack = p.ack
-                if ack is not None and ack.mtype == "NAK" and ack.int("err") in (
-                    proto.E_BAD_CRC, proto.E_BAD_FRAME, proto.E_TOO_LONG
+                if (
+                    ack is not None
+                    and ack.mtype == "NAK"
+                    and ack.int("err") in (proto.E_BAD_CRC, proto.E_BAD_FRAME, proto.E_TOO_LONG)
                 ):
                     p.ack = None  # our frame was damaged on the way: resend now
                     return False
@@ -298,8 +301,9 @@ class Link:
                 if p.rebooted:
                     raise LinkError(f"the board rebooted during {mtype}")
                 if (self.clock.board_ms - start_ms) / 1000.0 > timeout_board_s:
-                    raise LinkError(f"{mtype} did not finish within {timeout_board_s:g} s "
-                                    "of board time")
+                    raise LinkError(
+                        f"{mtype} did not finish within {timeout_board_s:g} s of board time"
+                    )
                 if time.monotonic() - self.last_rx > self.silence_timeout_s:
                     if self._connected.is_set():
                         raise LinkError(f"board on {self.port} went silent during {mtype}")
@@ -382,8 +386,9 @@ class Link:
             self._session_ok.set()
         if resend:
             with self._lock:
-                waiting = [p for p in self._pending.values()
-                           if p.ack is not None and p.done is None]
+                waiting = [
+                    p for p in self._pending.values() if p.ack is not None and p.done is None
+                ]
             for p in waiting:
                 self._write(p.frame)
 

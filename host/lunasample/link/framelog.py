@@ -28,7 +28,8 @@ class FrameLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Line-buffered: a crash loses no frame that was logged.
         self._f: IO[str] = open(  # noqa: SIM115
-            self.path, "a", buffering=1, encoding="ascii", errors="backslashreplace")
+            self.path, "a", buffering=1, encoding="ascii", errors="backslashreplace"
+        )
         self._t0 = time.monotonic()
         self._lock = threading.Lock()
 

@@ -37,8 +37,11 @@ def open_port(port: str, baudrate: int = 115200, timeout: float = 0.05) -> seria
 def _reason(port: str, e: serial.SerialException) -> str:
     no = getattr(e, "errno", None)
     text = str(e)
-    if no == errno.ENOENT or (not port.startswith(("socket:", "rfc2217:", "loop:"))
-                              and "://" not in port and not os.path.exists(port)):
+    if no == errno.ENOENT or (
+        not port.startswith(("socket:", "rfc2217:", "loop:"))
+        and "://" not in port
+        and not os.path.exists(port)
+    ):
         return "no such port (is the board plugged in? try `lunasample ports`)"
     if no == errno.EBUSY or "busy" in text.lower() or "lock" in text.lower():
         return "port is busy (another program, e.g. a serial monitor, has it open)"

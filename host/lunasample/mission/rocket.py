@@ -23,8 +23,9 @@ def propellant_for(dv: ArrayLike, ve: ArrayLike, m0: ArrayLike) -> FloatArray:
     return np.asarray(m0) * (1.0 - np.exp(-np.asarray(dv) / np.asarray(ve)))
 
 
-def planar_rhs(y: FloatArray, tx: FloatArray, th: FloatArray, r_site: float, mu: float,
-               ve: FloatArray) -> FloatArray:
+def planar_rhs(
+    y: FloatArray, tx: FloatArray, th: FloatArray, r_site: float, mu: float, ve: FloatArray
+) -> FloatArray:
     """Time derivative of (downrange, altitude, vx, vh, mass) of a rocket over a
     spherical, airless Moon, thrust (tx, th) horizontal and vertical, in SI units.
     Shared by powered descent and ascent."""

@@ -41,8 +41,14 @@ def table(folder_a: Path, folder_b: Path) -> tuple[Table, list[str]]:
     if a.get("rig") != b.get("rig"):
         warn.append(f"different rigs: {a.get('rig')} and {b.get('rig')}")
     t = Table(title=f"{a.get('procedure')}: A = {Path(folder_a).name}, B = {Path(folder_b).name}")
-    for col, just in (("figure", "left"), ("unit", "left"), ("A", "right"), ("B", "right"),
-                      ("B - A", "right"), ("change", "right")):
+    for col, just in (
+        ("figure", "left"),
+        ("unit", "left"),
+        ("A", "right"),
+        ("B", "right"),
+        ("B - A", "right"),
+        ("change", "right"),
+    ):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     t.add_row("verdict", "", a.get("verdict", "?"), b.get("verdict", "?"), "", "")
     for r in rows(a, b):

@@ -39,11 +39,22 @@ SEND_SPEED = 0.05
 
 # Which subsystem brings which command (the HELLO `caps` name the subsystems).
 COMMAND_SUBSYSTEM = {
-    "DRILL": "drill", "SEAL": "drill", "SPIN": "drill", "DSTAT": "drill",
-    "HOME": "arm", "MOVE": "arm", "SCOOP": "arm", "DUMP": "arm", "ASTAT": "arm",
+    "DRILL": "drill",
+    "SEAL": "drill",
+    "SPIN": "drill",
+    "DSTAT": "drill",
+    "HOME": "arm",
+    "MOVE": "arm",
+    "SCOOP": "arm",
+    "DUMP": "arm",
+    "ASTAT": "arm",
     "SAMPLE": "campaign",
-    "TARE": "scale", "CAL": "scale", "WEIGH": "scale", "SCALE": "scale",
-    "JLEN": "journal", "JGET": "journal",
+    "TARE": "scale",
+    "CAL": "scale",
+    "WEIGH": "scale",
+    "SCALE": "scale",
+    "JLEN": "journal",
+    "JGET": "journal",
 }
 
 
@@ -99,9 +110,15 @@ class BoardLacks(ProcedureFailed):
 class RigContext:
     """Everything a procedure uses: the board link, the rig, its settings, progress."""
 
-    def __init__(self, session: Session, rig: Rig, name: str, settings: dict[str, float],
-                 progress: Callable[[str, float, float], None],
-                 ask: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        rig: Rig,
+        name: str,
+        settings: dict[str, float],
+        progress: Callable[[str, float, float], None],
+        ask: Callable[[str], str],
+    ) -> None:
         self.session = session
         self.link = session.link
         self.emulator = session.emulator
@@ -136,9 +153,12 @@ class RigContext:
         for c in commands:
             sub = COMMAND_SUBSYSTEM.get(c)
             if sub is not None and sub not in self.caps:
-                raise BoardLacks(c, f"it comes with the {sub!r} subsystem, and this board "
-                                    f"has only {'+'.join(self.caps)} (firmware subsystems "
-                                    "are listed in the board file's \"subsystems\")")
+                raise BoardLacks(
+                    c,
+                    f"it comes with the {sub!r} subsystem, and this board "
+                    f"has only {'+'.join(self.caps)} (firmware subsystems "
+                    'are listed in the board file\'s "subsystems")',
+                )
 
     def _lacks(self, e: CommandRejected) -> None:
         if e.code == proto.E_UNKNOWN_CMD:

@@ -38,8 +38,15 @@ def _load(mod: ModuleType, name: str) -> Procedure:
     for key in mod.LIMITS:
         if not key.startswith(("max_", "min_")):
             raise TypeError(f"procedure {name}: limit {key} must start with max_ or min_")
-    return Procedure(name, mod.TITLE, bool(mod.MOVES), tuple(mod.NEEDS), dict(mod.SETTINGS),
-                     dict(mod.LIMITS), mod.run)
+    return Procedure(
+        name,
+        mod.TITLE,
+        bool(mod.MOVES),
+        tuple(mod.NEEDS),
+        dict(mod.SETTINGS),
+        dict(mod.LIMITS),
+        mod.run,
+    )
 
 
 def procedures() -> dict[str, Procedure]:

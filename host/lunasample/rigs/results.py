@@ -38,8 +38,17 @@ def evaluate(result: Result, settings: dict[str, float], limit_keys: list[str]) 
         fig = key[4:]
         op = "<=" if key.startswith("max_") else ">="
         if fig in result.unmeasured:
-            out.append(Check(key, fig, op, bound, None, None,
-                             f"{fig}: not measured on this rig ({result.unmeasured[fig]})"))
+            out.append(
+                Check(
+                    key,
+                    fig,
+                    op,
+                    bound,
+                    None,
+                    None,
+                    f"{fig}: not measured on this rig ({result.unmeasured[fig]})",
+                )
+            )
             continue
         f = result.figures.get(fig)
         if f is None or math.isnan(f.value):
@@ -47,8 +56,17 @@ def evaluate(result: Result, settings: dict[str, float], limit_keys: list[str]) 
             continue
         ok = f.value <= bound if op == "<=" else f.value >= bound
         word = "within" if ok else "outside"
-        out.append(Check(key, fig, op, bound, f.value, ok,
-                         f"{fig} = {_fmt(f.value)} {f.unit} {word} limit {op} {_fmt(bound)}"))
+        out.append(
+            Check(
+                key,
+                fig,
+                op,
+                bound,
+                f.value,
+                ok,
+                f"{fig} = {_fmt(f.value)} {f.unit} {word} limit {op} {_fmt(bound)}",
+            )
+        )
     return out
 
 
@@ -63,8 +81,14 @@ def folder_name(started: datetime, rig: str, procedure: str) -> str:
     return f"{started:%Y%m%d-%H%M%S}-{rig}-{procedure}"
 
 
-def write(out_dir: Path, started: datetime, meta: dict[str, Any], result: Result,
-          checks: list[Check], reason: str | None) -> Path:
+def write(
+    out_dir: Path,
+    started: datetime,
+    meta: dict[str, Any],
+    result: Result,
+    checks: list[Check],
+    reason: str | None,
+) -> Path:
     """Write the results folder; returns its path."""
     base = out_dir / folder_name(started, meta["rig"], meta["procedure"])
     path = base
@@ -112,9 +136,14 @@ def _plots(path: Path, result: Result) -> list[str]:
 
 
 def _markdown(s: dict[str, Any], plots: list[str]) -> str:
-    lines = [f"# {s['procedure']} on rig {s['rig']}: {s['verdict']}", "",
-             f"- started: {s['started']}", f"- board: {s['board']} ({s['where']}), "
-             f"firmware {s['firmware']}", f"- procedure: {s['title']}", ""]
+    lines = [
+        f"# {s['procedure']} on rig {s['rig']}: {s['verdict']}",
+        "",
+        f"- started: {s['started']}",
+        f"- board: {s['board']} ({s['where']}), firmware {s['firmware']}",
+        f"- procedure: {s['title']}",
+        "",
+    ]
     if s["reason"]:
         lines += [f"**Failed:** {s['reason']}", ""]
     if s["figures"]:

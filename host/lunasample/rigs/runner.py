@@ -49,8 +49,11 @@ def emulator_kwargs(rig: Rig) -> dict[str, Any]:
     if "rate_sps" in rig.loadcell:
         plant["hx711_sps"] = rig.loadcell["rate_sps"]
     plant.update(rig.emulator.get("plant", {}))
-    return {"seed": int(rig.emulator.get("seed", 0)), "plant": plant,
-            "faults": dict(rig.emulator.get("faults", {}))}
+    return {
+        "seed": int(rig.emulator.get("seed", 0)),
+        "plant": plant,
+        "faults": dict(rig.emulator.get("faults", {})),
+    }
 
 
 def start_safe(link: Link) -> None:
@@ -61,8 +64,10 @@ def start_safe(link: Link) -> None:
         try:
             link.command("RESET")
         except CommandRejected as e:
-            raise UserError(f"board is in FAULT ({st.get('flt', '?')}) and the cause persists "
-                            f"({e.text}): clear it, then run again") from None
+            raise UserError(
+                f"board is in FAULT ({st.get('flt', '?')}) and the cause persists "
+                f"({e.text}): clear it, then run again"
+            ) from None
     elif state == "BUSY":
         with contextlib.suppress(CommandRejected):
             link.command("STOP")
@@ -86,10 +91,18 @@ def _estop(link: Link) -> None:
         link.command("ESTOP")
 
 
-def run_procedure(rig: Rig, proc: Procedure, *, port: str | None = None, yes: bool = False,
-                  out_dir: Path = Path("rig-results"), speed: float | None = None,
-                  log: Path | None = None, console: Console | None = None,
-                  ask: Callable[[str], str] = input) -> Outcome:
+def run_procedure(
+    rig: Rig,
+    proc: Procedure,
+    *,
+    port: str | None = None,
+    yes: bool = False,
+    out_dir: Path = Path("rig-results"),
+    speed: float | None = None,
+    log: Path | None = None,
+    console: Console | None = None,
+    ask: Callable[[str], str] = input,
+) -> Outcome:
     """Run `proc` on `rig` and write its results folder; see the module docstring."""
     con = console or Console()
     settings = rig.settings_for(proc)
@@ -102,11 +115,15 @@ def run_procedure(rig: Rig, proc: Procedure, *, port: str | None = None, yes: bo
         hello = s.link.hello
         assert hello is not None
         if port and hello.board != rig.board["name"]:
-            raise UserError(f"rig {rig.name} is built on board {rig.board['name']}, but the "
-                            f"board on {port} says it is {hello.board}")
+            raise UserError(
+                f"rig {rig.name} is built on board {rig.board['name']}, but the "
+                f"board on {port} says it is {hello.board}"
+            )
         if port and proc.moves and not yes:
-            con.print(f"[bold yellow]{proc.name} moves the rig's motors on {port}.[/] "
-                      "Keep hands clear; the e-stop must be within reach.")
+            con.print(
+                f"[bold yellow]{proc.name} moves the rig's motors on {port}.[/] "
+                "Keep hands clear; the e-stop must be within reach."
+            )
             if ask("type yes to start: ").strip().lower() != "yes":
                 raise UserError("not confirmed: nothing was moved")
         start_safe(s.link)
@@ -117,13 +134,22 @@ def run_procedure(rig: Rig, proc: Procedure, *, port: str | None = None, yes: bo
         s.link.command("TMRATE", hz=BASE_TM_HZ)
         reason: str | None = None
         result = Result()
-        with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                      TimeElapsedColumn(), console=con, transient=True) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=con,
+            transient=True,
+        ) as bar:
             task = bar.add_task(proc.name, total=1.0)
 
             def progress(what: str, done: float, total: float) -> None:
-                bar.update(task, description=f"{proc.name}: {what}",
-                           completed=done / total if total else 0.0)
+                bar.update(
+                    task,
+                    description=f"{proc.name}: {what}",
+                    completed=done / total if total else 0.0,
+                )
 
             def operator(text: str) -> str:
                 bar.stop()
@@ -145,10 +171,17 @@ def run_procedure(rig: Rig, proc: Procedure, *, port: str | None = None, yes: bo
                 _finish_safe(s.link, proc.moves)  # a bug must not leave the rig moving
                 raise
             _finish_safe(s.link, proc.moves)
-        meta = {"rig": rig.name, "procedure": proc.name, "title": proc.title,
-                "board": hello.board, "firmware": hello.firmware, "where": s.where,
-                "emulated": s.emulator is not None, "rig_file": str(rig.path),
-                "settings": settings}
+        meta = {
+            "rig": rig.name,
+            "procedure": proc.name,
+            "title": proc.title,
+            "board": hello.board,
+            "firmware": hello.firmware,
+            "where": s.where,
+            "emulated": s.emulator is not None,
+            "rig_file": str(rig.path),
+            "settings": settings,
+        }
     checks = results.evaluate(result, settings, list(proc.limits))
     path = results.write(out_dir, started, meta, result, checks, reason)
     passed = reason is None and all(c.passed is not False for c in checks)

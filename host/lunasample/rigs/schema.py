@@ -153,8 +153,9 @@ class _Checker:
             if key.hi is not None and v > key.hi:
                 raise self.fail(where, f"expected a number <= {key.hi:g}, got {v!r}")
         if key.choices and v not in key.choices:
-            raise self.fail(where, f"expected one of {', '.join(map(str, key.choices))}, "
-                                   f"got {v!r}")
+            raise self.fail(
+                where, f"expected one of {', '.join(map(str, key.choices))}, got {v!r}"
+            )
         return v
 
     def table(self, where: str, spec: dict[str, Key], data: Any) -> dict[str, Any]:
@@ -162,8 +163,9 @@ class _Checker:
             raise self.fail(f"[{where}]", "expected a table")
         for k in data:
             if k not in spec:
-                raise self.fail(f"[{where}] {k}",
-                                f"unknown key (expected one of {', '.join(spec)})")
+                raise self.fail(
+                    f"[{where}] {k}", f"unknown key (expected one of {', '.join(spec)})"
+                )
         out = {}
         for k, key in spec.items():
             if k not in data:
@@ -191,8 +193,10 @@ def find_rig(name_or_path: str) -> Path:
     cand = RIGS_DIR / name_or_path / "rig.toml"
     if cand.is_file():
         return cand
-    raise UserError(f"unknown rig {name_or_path!r}: choose one of {', '.join(rig_names())} "
-                    "or give the path of a rig.toml")
+    raise UserError(
+        f"unknown rig {name_or_path!r}: choose one of {', '.join(rig_names())} "
+        "or give the path of a rig.toml"
+    )
 
 
 def load_rig(name_or_path: str | Path) -> Rig:
@@ -223,26 +227,42 @@ def load_rig(name_or_path: str | Path) -> Rig:
         raise c.fail("[motors]", "expected a table of [motors.<name>] tables")
     for name, m in mdata.items():
         if name not in MOTOR_NAMES:
-            raise c.fail(f"[motors.{name}]", f"unknown motor (expected one of "
-                                             f"{', '.join(MOTOR_NAMES)})")
+            raise c.fail(
+                f"[motors.{name}]", f"unknown motor (expected one of {', '.join(MOTOR_NAMES)})"
+            )
         motors[name] = c.table(f"motors.{name}", TABLES["motor"], m)
     cell = c.table("loadcell", TABLES["loadcell"], data["loadcell"])
     for w in [*cell["reference_weights_g"], cell["calibration_weight_g"]]:
         if w > cell["capacity_g"]:
-            raise c.fail("[loadcell] reference_weights_g",
-                         f"{w:g} g is over the cell's capacity_g {cell['capacity_g']:g}")
+            raise c.fail(
+                "[loadcell] reference_weights_g",
+                f"{w:g} g is over the cell's capacity_g {cell['capacity_g']:g}",
+            )
     container = c.table("container", TABLES["container"], data["container"])
     if container.get("tare_g", 0) + container["capacity_g"] > cell["capacity_g"]:
-        raise c.fail("[container] capacity_g", "a full container (tare_g + capacity_g) is "
-                                               "over the load cell's capacity_g")
+        raise c.fail(
+            "[container] capacity_g",
+            "a full container (tare_g + capacity_g) is over the load cell's capacity_g",
+        )
     safety = c.table("safety", TABLES["safety"], data["safety"])
     _cross_check(c, safety, motors, board)
     procs = _procedures(c, data.get("procedure", {}))
     emu = c.table("emulator", TABLES["emulator"], data.get("emulator", {}))
-    return Rig(path=path, name=rig["name"], description=rig.get("description", ""),
-               board_name=rig["board"], board=board, emulated=rig.get("emulated", False),
-               wiring=wiring, motors=motors, loadcell=cell, container=container,
-               safety=safety, procedure=procs, emulator=emu)
+    return Rig(
+        path=path,
+        name=rig["name"],
+        description=rig.get("description", ""),
+        board_name=rig["board"],
+        board=board,
+        emulated=rig.get("emulated", False),
+        wiring=wiring,
+        motors=motors,
+        loadcell=cell,
+        container=container,
+        safety=safety,
+        procedure=procs,
+        emulator=emu,
+    )
 
 
 def _wiring(c: _Checker, data: Any, board: dict[str, Any]) -> dict[str, int]:
@@ -252,30 +272,42 @@ def _wiring(c: _Checker, data: Any, board: dict[str, Any]) -> dict[str, int]:
     out = {}
     for k, v in data.items():
         if k not in pins:
-            raise c.fail(f"[wiring] {k}", f"no pin {k!r} on board {board['name']} "
-                                          f"(boards/{board['name']}.json)")
+            raise c.fail(
+                f"[wiring] {k}",
+                f"no pin {k!r} on board {board['name']} (boards/{board['name']}.json)",
+            )
         c.value(f"[wiring] {k}", Key("int", lo=0), v)
         if v != pins[k]:
-            raise c.fail(f"[wiring] {k}", f"wired to GPIO {v} but boards/{board['name']}.json "
-                                          f"puts {k} on GPIO {pins[k]}")
+            raise c.fail(
+                f"[wiring] {k}",
+                f"wired to GPIO {v} but boards/{board['name']}.json puts {k} on GPIO {pins[k]}",
+            )
         out[k] = v
     return out
 
 
-def _cross_check(c: _Checker, safety: dict[str, float], motors: dict[str, dict[str, Any]],
-                 board: dict[str, Any]) -> None:
+def _cross_check(
+    c: _Checker, safety: dict[str, float], motors: dict[str, dict[str, Any]], board: dict[str, Any]
+) -> None:
     drill = motors.get("drill", {})
     if "rated_rpm" in drill and safety["max_drill_rpm"] > drill["rated_rpm"]:
-        raise c.fail("[safety] max_drill_rpm", f"{safety['max_drill_rpm']:g} rpm is over the "
-                                               f"drill motor's rated_rpm {drill['rated_rpm']:g}")
+        raise c.fail(
+            "[safety] max_drill_rpm",
+            f"{safety['max_drill_rpm']:g} rpm is over the "
+            f"drill motor's rated_rpm {drill['rated_rpm']:g}",
+        )
     cur = safety.get("max_drill_current_ma")
     if cur is not None and "rated_current_ma" in drill and cur > drill["rated_current_ma"]:
-        raise c.fail("[safety] max_drill_current_ma", f"{cur:g} mA is over the drill motor's "
-                                                      f"rated_current_ma")
+        raise c.fail(
+            "[safety] max_drill_current_ma",
+            f"{cur:g} mA is over the drill motor's rated_current_ma",
+        )
     lim = board.get("limits", {}).get("drill_depth_mm")
     if lim is not None and safety["max_depth_mm"] > lim:
-        raise c.fail("[safety] max_depth_mm", f"{safety['max_depth_mm']:g} mm is deeper than "
-                                              f"the board's limit drill_depth_mm {lim}")
+        raise c.fail(
+            "[safety] max_depth_mm",
+            f"{safety['max_depth_mm']:g} mm is deeper than the board's limit drill_depth_mm {lim}",
+        )
 
 
 def _procedures(c: _Checker, data: Any) -> dict[str, dict[str, float]]:
@@ -285,10 +317,12 @@ def _procedures(c: _Checker, data: Any) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for name, table in data.items():
         if name not in known:
-            raise c.fail(f"[procedure.{name}]",
-                         f"unknown procedure (expected one of {', '.join(known)})")
-        spec = {k: Key("int" if s.integer else "num", lo=s.lo, hi=s.hi)
-                for k, s in known[name].keys.items()}
-        out[name] = {k: float(v) for k, v in
-                     c.table(f"procedure.{name}", spec, table).items()}
+            raise c.fail(
+                f"[procedure.{name}]", f"unknown procedure (expected one of {', '.join(known)})"
+            )
+        spec = {
+            k: Key("int" if s.integer else "num", lo=s.lo, hi=s.hi)
+            for k, s in known[name].keys.items()
+        }
+        out[name] = {k: float(v) for k, v in c.table(f"procedure.{name}", spec, table).items()}
     return out

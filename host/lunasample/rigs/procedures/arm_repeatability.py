@@ -26,12 +26,15 @@ SETTINGS = {
     "timeout_s": Setting(120.0, 5, 3600, "longest a HOME or MOVE may take, board s"),
 }
 LIMITS = {
-    "max_pose_spread_mdeg": Setting(100.0, 0, 1e6, "largest spread of a joint's true angle "
-                                                   "at one pose (emulator), mdeg"),
-    "max_pose_error_mdeg": Setting(100.0, 0, 1e6, "largest true-vs-firmware angle difference "
-                                                  "(emulator), mdeg"),
-    "max_indicator_spread_mm": Setting(0.5, 0, 1000, "spread of the dial indicator readings "
-                                                     "at the container pose (real rig), mm"),
+    "max_pose_spread_mdeg": Setting(
+        100.0, 0, 1e6, "largest spread of a joint's true angle at one pose (emulator), mdeg"
+    ),
+    "max_pose_error_mdeg": Setting(
+        100.0, 0, 1e6, "largest true-vs-firmware angle difference (emulator), mdeg"
+    ),
+    "max_indicator_spread_mm": Setting(
+        0.5, 0, 1000, "spread of the dial indicator readings at the container pose (real rig), mm"
+    ),
     "max_home_s": Setting(60.0, 0, 3600, "longest HOME, board s"),
 }
 
@@ -42,8 +45,19 @@ def run(ctx: RigContext) -> Result:
     reps = int(ctx.setting("repetitions"))
     site = str(int(ctx.setting("site")))
     timeout = ctx.setting("timeout_s")
-    r = Result(columns=["rep", "pose", "fw_j1", "fw_j2", "fw_j3", "true_j1", "true_j2",
-                        "true_j3", "indicator_mm"])
+    r = Result(
+        columns=[
+            "rep",
+            "pose",
+            "fw_j1",
+            "fw_j2",
+            "fw_j3",
+            "true_j1",
+            "true_j2",
+            "true_j3",
+            "indicator_mm",
+        ]
+    )
     home_s: list[float] = []
     ctx.command("ARM")
     for rep in range(reps):
@@ -72,15 +86,19 @@ def run(ctx: RigContext) -> Result:
                 vals = [float(row[5 + j]) for row in rows]
                 spread = max(spread, max(vals) - min(vals))
                 err = max(err, max(abs(float(row[5 + j]) - row[2 + j]) for row in rows))
-        r.figure("pose_spread_mdeg", spread, "mdeg", "largest spread of a true joint angle "
-                 "at one pose")
-        r.figure("pose_error_mdeg", err, "mdeg", "largest true-vs-firmware joint angle "
-                 "difference")
+        r.figure(
+            "pose_spread_mdeg", spread, "mdeg", "largest spread of a true joint angle at one pose"
+        )
+        r.figure("pose_error_mdeg", err, "mdeg", "largest true-vs-firmware joint angle difference")
         r.unmeasured["indicator_spread_mm"] = "no dial indicator on an emulated rig"
     else:
         vals = [float(row[8]) for row in r.rows if row[8] != ""]
-        r.figure("indicator_spread_mm", max(vals) - min(vals), "mm", "spread of the dial "
-                 "indicator readings at the container pose")
+        r.figure(
+            "indicator_spread_mm",
+            max(vals) - min(vals),
+            "mm",
+            "spread of the dial indicator readings at the container pose",
+        )
         r.unmeasured["pose_spread_mdeg"] = "true joint angles are known only on the emulator"
         r.unmeasured["pose_error_mdeg"] = "true joint angles are known only on the emulator"
 

@@ -23,17 +23,18 @@ TITLE = "drill jam recovery: back-off and continue past an injected or fixture j
 MOVES = True
 NEEDS = ("DRILL",)
 SETTINGS = {
-    "depth_mm": Setting(40, 5, 2000, "hole depth, mm (capped by the rig's max_depth_mm)",
-                        integer=True),
+    "depth_mm": Setting(
+        40, 5, 2000, "hole depth, mm (capped by the rig's max_depth_mm)", integer=True
+    ),
     "jam_at_mm": Setting(15, 1, 2000, "depth of the jam, mm", integer=True),
-    "jam_backoffs": Setting(1, 1, 10, "back-offs the emulated jam needs to clear",
-                            integer=True),
+    "jam_backoffs": Setting(1, 1, 10, "back-offs the emulated jam needs to clear", integer=True),
     "timeout_s": Setting(120.0, 10, 3600, "longest the hole may take, board s"),
 }
 LIMITS = {
     "min_jams": Setting(1, 0, 100, "jams the firmware must have detected", integer=True),
-    "max_recovery_ms": Setting(5000.0, 0, 1e6, "time from the first back-off to feeding "
-                                               "past the jam depth, ms"),
+    "max_recovery_ms": Setting(
+        5000.0, 0, 1e6, "time from the first back-off to feeding past the jam depth, ms"
+    ),
     "min_depth_ratio": Setting(0.95, 0, 1, "depth reached / depth asked"),
 }
 _TM_HZ = 50
@@ -51,8 +52,7 @@ def run(ctx: RigContext) -> Result:
     r = Result(columns=["board_s", "depth_mm", "rpm", "current_ma", "phase"])
     if depth < ctx.setting("depth_mm"):
         r.notes.append(f"hole depth capped at the rig's max_depth_mm {depth}")
-    ctx.ask(f"put the jam fixture in the test bed {jam_at} mm under the bit's tip and press "
-            "Enter")
+    ctx.ask(f"put the jam fixture in the test bed {jam_at} mm under the bit's tip and press Enter")
     emu = ctx.emulator
     ctx.command("ARM")
     outcome: list[object] = []
@@ -83,13 +83,16 @@ def run(ctx: RigContext) -> Result:
     if emu is not None:
         emu.inject("drill_jam", 0)
     for t, f in frames:
-        r.rows.append([round(t, 3), f.get("dd", ""), f.get("dr", ""), f.get("di", ""),
-                       f.get("df", "")])
+        r.rows.append(
+            [round(t, 3), f.get("dd", ""), f.get("dr", ""), f.get("di", ""), f.get("df", "")]
+        )
     res = outcome[0]
     if isinstance(res, CommandRejected):
         st = ctx.command("STATUS").fields
-        raise ProcedureFailed(f"the drill did not recover from the jam at {jam_depth:.0f} mm: "
-                              f"{res} (board state {st.get('st')}, fault {st.get('flt')})")
+        raise ProcedureFailed(
+            f"the drill did not recover from the jam at {jam_depth:.0f} mm: "
+            f"{res} (board state {st.get('st')}, fault {st.get('flt')})"
+        )
     if isinstance(res, BaseException):
         raise res
     assert isinstance(res, Frame)
@@ -100,8 +103,14 @@ def run(ctx: RigContext) -> Result:
     backoff = next((t for t, f in frames if f.get("df") == str(_P_BACKOFF)), None)
     recovered = None
     if backoff is not None:
-        recovered = next((t for t, f in frames if t > backoff and f.get("df") == str(_P_FEED)
-                          and int(f.get("dd", 0)) > jam_depth), None)
+        recovered = next(
+            (
+                t
+                for t, f in frames
+                if t > backoff and f.get("df") == str(_P_FEED) and int(f.get("dd", 0)) > jam_depth
+            ),
+            None,
+        )
     r.figure("jams", jams, "", "jams the firmware detected (DONE jams)")
     r.figure("depth_mm", got, "mm", "depth reached (DONE depth)")
     r.figure("depth_ratio", got / depth, "", "depth reached / depth asked")
@@ -110,8 +119,12 @@ def run(ctx: RigContext) -> Result:
     if backoff is None:
         r.notes.append("no back-off seen in telemetry")
     if backoff is not None and recovered is not None:
-        r.figure("recovery_ms", (recovered - backoff) * 1000.0, "ms",
-                 "first back-off to feeding past the jam depth")
+        r.figure(
+            "recovery_ms",
+            (recovered - backoff) * 1000.0,
+            "ms",
+            "first back-off to feeding past the jam depth",
+        )
 
     def plot(fig: MplFigure) -> None:
         ax = fig.subplots()

@@ -34,9 +34,9 @@ _TM_HZ = 100
 _SPINDOWN_S = 10.0
 
 
-def _metrics(trace: list[tuple[float, float]], sp: float, band: float
-             ) -> dict[str, float]:
+def _metrics(trace: list[tuple[float, float]], sp: float, band: float) -> dict[str, float]:
     """Step metrics of a (ms since the command, rpm) trace."""
+
     def first(pred: float) -> float:
         for t, v in trace:
             if v >= pred:
@@ -51,9 +51,13 @@ def _metrics(trace: list[tuple[float, float]], sp: float, band: float
             settle = t
     hold = trace[-1][0]
     tail = [v for t, v in trace if t >= hold / 2]
-    return {"delay_ms": t10, "rise_ms": t90 - t10, "overshoot_pct": max(0.0, peak - sp) / sp
-            * 100.0, "settling_ms": settle, "ss_error_pct": abs(sum(tail) / len(tail) - sp)
-            / sp * 100.0}
+    return {
+        "delay_ms": t10,
+        "rise_ms": t90 - t10,
+        "overshoot_pct": max(0.0, peak - sp) / sp * 100.0,
+        "settling_ms": settle,
+        "ss_error_pct": abs(sum(tail) / len(tail) - sp) / sp * 100.0,
+    }
 
 
 def run(ctx: RigContext) -> Result:
@@ -77,8 +81,11 @@ def run(ctx: RigContext) -> Result:
             _, t0 = ctx.timed("SPIN", rpm=int(sp))
             ctx.wait_board(hold, "the step")
             ctx.command("STOP")
-            tr = [((t - t0) * 1000.0, float(f.get("dr", "nan")), int(f.get("di", 0)))
-                  for t, f in frames[n0:] if 0.0 <= t - t0 <= hold]
+            tr = [
+                ((t - t0) * 1000.0, float(f.get("dr", "nan")), int(f.get("di", 0)))
+                for t, f in frames[n0:]
+                if 0.0 <= t - t0 <= hold
+            ]
             if len(tr) < 10:
                 raise ProcedureFailed(f"only {len(tr)} telemetry frames during the step")
             if "dr" not in frames[-1][1]:
@@ -88,11 +95,13 @@ def run(ctx: RigContext) -> Result:
             peak_ma = max(peak_ma, max(i for _, _, i in tr))
             r.rows += [[rep + 1, round(t, 1), v, i] for t, v, i in tr]
             _spin_down(ctx, frames)
-    for k, unit, doc in (("rise_ms", "ms", "worst rise time 10-90 %"),
-                         ("overshoot_pct", "%", "worst overshoot"),
-                         ("settling_ms", "ms", f"worst time to stay within +-{band:g} %"),
-                         ("ss_error_pct", "%", "worst mean steady-state error"),
-                         ("delay_ms", "ms", "worst delay from command to 10 %")):
+    for k, unit, doc in (
+        ("rise_ms", "ms", "worst rise time 10-90 %"),
+        ("overshoot_pct", "%", "worst overshoot"),
+        ("settling_ms", "ms", f"worst time to stay within +-{band:g} %"),
+        ("ss_error_pct", "%", "worst mean steady-state error"),
+        ("delay_ms", "ms", "worst delay from command to 10 %"),
+    ):
         r.figure(k, max(m[k] for m in per), unit, doc)
     r.figure("peak_current_ma", peak_ma, "mA", "highest drill current during the steps")
     r.figure("rpm", sp, "rpm", "speed step")

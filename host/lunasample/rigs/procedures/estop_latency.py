@@ -30,8 +30,9 @@ MOVES = True
 NEEDS = ("SPIN",)
 SETTINGS = {
     "repetitions": Setting(5, 1, 100, "e-stops to time", integer=True),
-    "rpm": Setting(100, 10, 1000, "drill speed when ESTOP is sent (capped by the rig's "
-                                  "safety max_drill_rpm)"),
+    "rpm": Setting(
+        100, 10, 1000, "drill speed when ESTOP is sent (capped by the rig's safety max_drill_rpm)"
+    ),
     "stop_rpm": Setting(1.0, 0.0, 50, "the bit counts as stopped below this speed"),
 }
 LIMITS = {
@@ -64,8 +65,9 @@ def run(ctx: RigContext) -> Result:
                 got, cut, stop, trace = _emulated(ctx, rpm, stop_rpm)
             else:
                 got, cut, stop, trace = _real(ctx, rpm, stop_rpm, frames)
-            r.rows.append([rep + 1, round(got, 1), "" if cut is None else round(cut, 2),
-                           round(stop, 2)])
+            r.rows.append(
+                [rep + 1, round(got, 1), "" if cut is None else round(cut, 2), round(stop, 2)]
+            )
             traces.append(trace)
     ctx.command("RESET")
     cuts = [row[2] for row in r.rows if row[2] != ""]
@@ -93,8 +95,9 @@ def run(ctx: RigContext) -> Result:
     return r
 
 
-def _emulated(ctx: RigContext, rpm: float, stop_rpm: float
-              ) -> tuple[float, float, float, list[tuple[float, float]]]:
+def _emulated(
+    ctx: RigContext, rpm: float, stop_rpm: float
+) -> tuple[float, float, float, list[tuple[float, float]]]:
     emu = ctx.emulator
     assert emu is not None
     t_end = emu.query()["t_us"] + _SPINUP_S * 1e6
@@ -104,8 +107,9 @@ def _emulated(ctx: RigContext, rpm: float, stop_rpm: float
         if d["rpm"] >= 0.9 * rpm:
             break
         if q["t_us"] > t_end:
-            raise ProcedureFailed(f"the drill reached only {d['rpm']:.0f} of {rpm:g} rpm in "
-                                  f"{_SPINUP_S:g} s")
+            raise ProcedureFailed(
+                f"the drill reached only {d['rpm']:.0f} of {rpm:g} rpm in {_SPINUP_S:g} s"
+            )
     speed = emu.speed
     # The moment of sending must be sharp in board time: at 1/20 of real time
     # the host's own delay (scheduling, a busy machine) shrinks twentyfold.
@@ -123,17 +127,18 @@ def _emulated(ctx: RigContext, rpm: float, stop_rpm: float
             if abs(d["rpm"]) <= stop_rpm:
                 break
             if q["t_us"] - t0 > _COAST_S * 1e6:
-                raise ProcedureFailed(f"the drill still turns at {d['rpm']:.1f} rpm "
-                                      f"{_COAST_S:g} s after ESTOP")
+                raise ProcedureFailed(
+                    f"the drill still turns at {d['rpm']:.1f} rpm {_COAST_S:g} s after ESTOP"
+                )
     finally:
         emu.set_speed(speed)
     cut = max(0.0, (d["pwm_zero_us"] - t0) / 1000.0)
     return q0["plants"]["drill"]["rpm"], cut, trace[-1][0], trace
 
 
-def _real(ctx: RigContext, rpm: float, stop_rpm: float,
-          frames: list[tuple[float, dict[str, str]]]
-          ) -> tuple[float, None, float, list[tuple[float, float]]]:
+def _real(
+    ctx: RigContext, rpm: float, stop_rpm: float, frames: list[tuple[float, dict[str, str]]]
+) -> tuple[float, None, float, list[tuple[float, float]]]:
     def speed_at(i: int) -> float:
         return abs(float(frames[i][1].get("dr", "nan")))
 
@@ -141,8 +146,9 @@ def _real(ctx: RigContext, rpm: float, stop_rpm: float,
     while not frames or not speed_at(-1) >= 0.9 * rpm:
         if ctx.board_s() > t_end:
             got = speed_at(-1) if frames else 0.0
-            raise ProcedureFailed(f"the drill reached only {got:.0f} of {rpm:g} rpm in "
-                                  f"{_SPINUP_S:g} s")
+            raise ProcedureFailed(
+                f"the drill reached only {got:.0f} of {rpm:g} rpm in {_SPINUP_S:g} s"
+            )
         ctx.wait_board(0.02, "spin-up")
     got = speed_at(-1)
     n0 = len(frames)
@@ -152,11 +158,14 @@ def _real(ctx: RigContext, rpm: float, stop_rpm: float,
     while True:
         while i < len(frames):
             if frames[i][0] >= t0 and speed_at(i) <= stop_rpm:
-                trace = [((t - t0) * 1000.0, abs(float(f.get("dr", "nan"))))
-                         for t, f in frames[n0 - 1:i + 1]]
+                trace = [
+                    ((t - t0) * 1000.0, abs(float(f.get("dr", "nan"))))
+                    for t, f in frames[n0 - 1 : i + 1]
+                ]
                 return got, None, (frames[i][0] - t0) * 1000.0, trace
             i += 1
         if ctx.board_s() > t_end:
-            raise ProcedureFailed(f"the drill still turns at {speed_at(-1):.1f} rpm "
-                                  f"{_COAST_S:g} s after ESTOP")
+            raise ProcedureFailed(
+                f"the drill still turns at {speed_at(-1):.1f} rpm {_COAST_S:g} s after ESTOP"
+            )
         ctx.wait_board(0.02, "the coast-down")

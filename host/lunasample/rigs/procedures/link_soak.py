@@ -54,17 +54,35 @@ def run(ctx: RigContext) -> Result:
     expected = span * hz + 1
     r = Result(columns=["board_s", "gap_ms", "free_heap", "overruns"])
     for i, (t, f) in enumerate(tm):
-        r.rows.append([round(t - t0, 3), round(gaps[i - 1], 1) if i else "",
-                       f.get("mem", ""), f.get("ovr", "")])
+        r.rows.append(
+            [
+                round(t - t0, 3),
+                round(gaps[i - 1], 1) if i else "",
+                f.get("mem", ""),
+                f.get("ovr", ""),
+            ]
+        )
     r.figure("tm_frames", len(tm), "frames", "telemetry frames received")
     r.figure("duration_s", span, "s", "board time covered by the soak")
     r.figure("rate_hz", (len(tm) - 1) / span if span else 0.0, "Hz", "telemetry rate achieved")
-    r.figure("rate_ratio", len(tm) / expected if expected else 0.0, "",
-             "frames received / frames expected at the set rate")
-    r.figure("lost_frames", link.stats["rx_lost"] - lost0, "frames",
-             "board frames missing from the sequence the host received")
-    r.figure("bad_frames", link.stats["bad"] - bad0, "frames",
-             "frames the host could not decode (CRC, framing)")
+    r.figure(
+        "rate_ratio",
+        len(tm) / expected if expected else 0.0,
+        "",
+        "frames received / frames expected at the set rate",
+    )
+    r.figure(
+        "lost_frames",
+        link.stats["rx_lost"] - lost0,
+        "frames",
+        "board frames missing from the sequence the host received",
+    )
+    r.figure(
+        "bad_frames",
+        link.stats["bad"] - bad0,
+        "frames",
+        "frames the host could not decode (CRC, framing)",
+    )
     r.figure("rxerr", rxerr, "frames", "host frames the board could not decode (STATUS rxerr)")
     r.figure("retries", link.stats["retries"] - retries0, "", "commands the host had to resend")
     r.figure("max_gap_ms", max(gaps) if gaps else 0.0, "ms", "longest gap between TM frames")

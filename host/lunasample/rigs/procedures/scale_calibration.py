@@ -50,8 +50,10 @@ def weigh(ctx: RigContext, settle_s: float, timeout_s: float) -> float:
         if r.int("settled"):
             return r.int("mg") / 1000.0
         if ctx.board_s() > t_end:
-            raise ProcedureFailed(f"the scale did not settle within {timeout_s:g} s "
-                                  f"(reading {r.int('mg') / 1000.0:g} g)")
+            raise ProcedureFailed(
+                f"the scale did not settle within {timeout_s:g} s "
+                f"(reading {r.int('mg') / 1000.0:g} g)"
+            )
         ctx.wait_board(0.2, "settling")
 
 
@@ -74,8 +76,12 @@ def run(ctx: RigContext) -> Result:
     errs = [abs(row[2]) for row in r.rows]
     r.figure("error_g", max(errs), "g", "worst error at a reference weight")
     r.figure("zero_g", r.rows[0][1], "g", "reading with the pan empty after calibration")
-    r.figure("mg_per_count", k / (1 << 24), "mg", "calibration factor stored on the board "
-             "(mg per HX711 count)")
+    r.figure(
+        "mg_per_count",
+        k / (1 << 24),
+        "mg",
+        "calibration factor stored on the board (mg per HX711 count)",
+    )
     r.figure("calibration_g", cal_g, "g", "weight used for the calibration point")
 
     def plot(fig: MplFigure) -> None:

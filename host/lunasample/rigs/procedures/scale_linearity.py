@@ -52,8 +52,7 @@ def run(ctx: RigContext) -> Result:
         if e.code != proto.E_BAD_STATE:
             raise
         if not ctx.emulated:
-            raise ProcedureFailed(f"{e.text}: run the scale_calibration procedure "
-                                  "first") from None
+            raise ProcedureFailed(f"{e.text}: run the scale_calibration procedure first") from None
         cal = float(ctx.rig.loadcell["calibration_weight_g"])
         ctx.progress(f"calibrating with {cal:g} g", 0, 1)
         calibrate(ctx, cal, timeout)
@@ -75,8 +74,9 @@ def run(ctx: RigContext) -> Result:
     spread = 0.0
     hyst = 0.0
     for w in {row[2] for row in r.rows}:
-        by_dir = {d: [row[3] for row in r.rows if row[2] == w and row[1] == d]
-                  for d in ("up", "down")}
+        by_dir = {
+            d: [row[3] for row in r.rows if row[2] == w and row[1] == d] for d in ("up", "down")
+        }
         for vals in by_dir.values():
             if len(vals) > 1:
                 spread = max(spread, max(vals) - min(vals))
@@ -85,11 +85,19 @@ def run(ctx: RigContext) -> Result:
     cap = float(ctx.rig.loadcell["capacity_g"])
     nonlin = float(np.max(np.abs(resid)))
     r.figure("nonlinearity_g", nonlin, "g", "worst residual from the least-squares line")
-    r.figure("nonlinearity_pct_fs", 100.0 * nonlin / cap, "% FS", "non-linearity over the "
-             "cell's capacity")
+    r.figure(
+        "nonlinearity_pct_fs",
+        100.0 * nonlin / cap,
+        "% FS",
+        "non-linearity over the cell's capacity",
+    )
     if cycles > 1:
-        r.figure("repeatability_g", spread, "g", "largest spread of repeated readings at one "
-                 "weight and direction")
+        r.figure(
+            "repeatability_g",
+            spread,
+            "g",
+            "largest spread of repeated readings at one weight and direction",
+        )
     else:
         r.unmeasured["repeatability_g"] = "one cycle has nothing to repeat"
     r.figure("hysteresis_g", hyst, "g", "largest loading/unloading difference at one weight")

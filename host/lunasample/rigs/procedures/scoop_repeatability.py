@@ -52,8 +52,7 @@ def run(ctx: RigContext) -> Result:
         if e.code != proto.E_BAD_STATE:
             raise
         if not ctx.emulated:
-            raise ProcedureFailed(f"{e.text}: run the scale_calibration procedure "
-                                  "first") from None
+            raise ProcedureFailed(f"{e.text}: run the scale_calibration procedure first") from None
         cal = float(ctx.rig.loadcell["calibration_weight_g"])
         calibrate(ctx, cal, 30.0)
         ctx.place_weight(0)
@@ -84,12 +83,17 @@ def run(ctx: RigContext) -> Result:
     sd = statistics.stdev(masses) if len(masses) > 1 else 0.0
     r.figure("mean_g", mean, "g", "mean mass per scoop")
     r.figure("sd_g", sd, "g", "standard deviation of the mass per scoop")
-    r.figure("cv_pct", 100.0 * sd / mean if mean else float("nan"), "%",
-             "coefficient of variation")
+    r.figure(
+        "cv_pct", 100.0 * sd / mean if mean else float("nan"), "%", "coefficient of variation"
+    )
     r.figure("total_g", sum(masses), "g", "mass delivered to the container")
     if ctx.emulator is not None:
-        r.figure("weigh_error_g", max(abs(row[2] - float(row[3])) for row in r.rows), "g",
-                 "worst weighed-vs-true scoop mass")
+        r.figure(
+            "weigh_error_g",
+            max(abs(row[2] - float(row[3])) for row in r.rows),
+            "g",
+            "worst weighed-vs-true scoop mass",
+        )
     else:
         r.unmeasured["weigh_error_g"] = "the true scoop mass is known only on the emulator"
 
