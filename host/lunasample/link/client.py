@@ -9,7 +9,8 @@ import random
 import select
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -293,10 +294,22 @@ class Link:
         return self._send(mtype, fields)
 
     def _send(self, mtype: str, fields: dict[str, object]) -> Frame:
+        seq, p = self._start(mtype, fields)
+        return self._finish(seq, p)
+
+    def _start(self, mtype: str, fields: dict[str, object]) -> tuple[int, _Pending]:
+        """Number, register and send a command frame (first attempt)."""
         seq = self._next_seq()
         p = _Pending(mtype, proto.encode(seq, mtype, {k: v for k, v in fields.items()}))
         with self._lock:
             self._pending[seq] = p
+        self._write(p.frame)
+        return seq, p
+
+    def _finish(self, seq: int, p: _Pending) -> Frame:
+        """Wait for the reply to a sent command, resending the same frame
+        (same seq) on each timeout; the ACK, or CommandRejected for a NAK."""
+        mtype = p.mtype
         try:
             for attempt, wait in enumerate(self.retry.timeouts()):
                 if attempt:
@@ -305,8 +318,8 @@ class Link:
                         # After a reboot, resend only once the new HELLO is
                         # done, so what the board records names our session.
                         self._session_ok.wait(self.reconnect_s)
-                p.event.clear()
-                self._write(p.frame)
+                    p.event.clear()
+                    self._write(p.frame)
                 if self._wait_reply(p, wait):
                     break
             else:
@@ -323,6 +336,52 @@ class Link:
             if p.ack is None or p.ack.fields.get("ack") != "acc":
                 with self._lock:
                     self._pending.pop(seq, None)
+
+    def command_window(
+        self,
+        commands: Iterable[tuple[str, dict[str, object]]],
+        window: int = 8,
+        check: bool = True,
+    ) -> list[Frame | CommandRejected]:
+        """Send commands in order with up to `window` awaiting their replies.
+
+        The board answers each as it arrives (replies matched by seq), so a
+        window hides the round trip. Returns, in order, each command's ACK
+        or the CommandRejected of its NAK; LinkError if one is lost after
+        its retries. Every command's arguments are checked before any is
+        sent. Long commands return their ACK acc; wait for DONE with run().
+        """
+        if window < 1:
+            raise ValueError("window must be >= 1")
+        cmds = [(m, dict(f)) for m, f in commands]
+        if check:
+            for m, f in cmds:
+                try:
+                    self.dictionary.check_args(m, f, self._board_file)  # type: ignore[arg-type]
+                except dictionary.ArgError as e:
+                    raise ArgumentRefused(m, e.code, e.text) from None
+        out: list[Frame | CommandRejected] = []
+        inflight: deque[tuple[int, _Pending]] = deque()
+
+        def finish_oldest() -> None:
+            seq, p = inflight.popleft()
+            try:
+                out.append(self._finish(seq, p))
+            except CommandRejected as e:
+                out.append(e)
+
+        try:
+            for m, f in cmds:
+                if len(inflight) >= window:
+                    finish_oldest()
+                inflight.append(self._start(m, f))
+            while inflight:
+                finish_oldest()
+        finally:
+            with self._lock:  # after a LinkError: forget the rest
+                for seq, _ in inflight:
+                    self._pending.pop(seq, None)
+        return out
 
     def _wait_reply(self, p: _Pending, wait: float) -> bool:
         deadline = time.monotonic() + wait
