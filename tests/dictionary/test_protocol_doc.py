@@ -68,3 +68,10 @@ def test_a_stale_block_is_found(tmp_path) -> None:
     generate.sync(write=True, root=tmp_path)
     assert generate.sync(write=False, root=tmp_path) == []
     assert '"too_long"' in p.read_text()
+
+
+def test_dict_check_passes_in_the_checkout(capsys) -> None:
+    from lunasample.cli import main
+
+    assert main(["dict", "--check"]) == 0
+    assert capsys.readouterr().err == ""

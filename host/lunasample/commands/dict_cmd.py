@@ -66,16 +66,17 @@ def print_tables(con: Console) -> None:
         )
     con.print(t)
     t = Table(title="telemetry (TM, at the TMRATE rate)", title_justify="left")
-    for col in ("id", "name", "group", "unit", "scale", "doc"):
+    for col in ("id", "name", "label", "group", "unit", "scale", "rate"):
         t.add_column(col, overflow="fold")
     for f in d.telemetry:
         t.add_row(
             f"{f['id']} {dictionary.TM_ID_BASE + f['id']:c}",
             f["name"],
+            f["label"],
             f["group"],
             f.get("unit", ""),
             f"{f['scale']:g}",
-            f["doc"],
+            f["rate"],
         )
     con.print(t)
     t = Table(title="events (EV kind=...)", title_justify="left")
