@@ -8,10 +8,12 @@ from collections.abc import Sequence
 
 from lunasample import __version__
 from lunasample.commands import (
+    dict_cmd,
     emulate_cmd,
     faults_cmd,
     flash_cmd,
     journal_cmd,
+    log_cmd,
     mission_cmd,
     monitor_cmd,
     montecarlo_cmd,
@@ -32,6 +34,8 @@ COMMANDS = (
     faults_cmd,
     flash_cmd,
     ports_cmd,
+    dict_cmd,
+    log_cmd,
 )
 
 DESCRIPTION = """\

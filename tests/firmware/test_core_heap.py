@@ -19,9 +19,15 @@ def _run(script: str, cwd: Path, heap_kb: int) -> subprocess.CompletedProcess[st
     install_firmware(fw, "x64")
     env = dict(os.environ, MICROPYPATH=f"{paths.SIM_DIR}:{fw}")
     # stdin stays open (a pipe) like a serial line with nobody typing.
-    p = subprocess.Popen([paths.micropython_binary(), "-X", f"heapsize={heap_kb}K", "-c", script],
-                         cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [paths.micropython_binary(), "-X", f"heapsize={heap_kb}K", "-c", script],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert p.stdout is not None and p.stderr is not None and p.stdin is not None
     out, err = p.stdout.read(), p.stderr.read()
     p.wait(timeout=120)
@@ -94,7 +100,7 @@ def test_full_control_step_allocates_nothing(tmp_path: Path) -> None:
 
 
 CORE_TM_MEM = """
-import json
+import json, time
 from sampler import app, safety
 ctx, loop = app.build()
 core_tm = ctx.comms.tm_sources[-1]
@@ -110,6 +116,7 @@ for state, n in ((safety.SAFE, 1), (safety.BUSY, 25), (safety.SAFE, 25)):
     for i in range(n):  # 10 Hz telemetry, the heap shrinking
         keep.append(bytearray(512))
         vals.append(mem())
+        time.sleep_ms(100)
     seen.append(vals)
 print(json.dumps(seen))
 """
