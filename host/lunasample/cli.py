@@ -11,6 +11,7 @@ from lunasample.commands import (
     emulate_cmd,
     faults_cmd,
     flash_cmd,
+    gds_cmd,
     journal_cmd,
     mission_cmd,
     monitor_cmd,
@@ -21,8 +22,8 @@ from lunasample.commands import (
 )
 from lunasample.errors import UserError
 
-COMMANDS = (mission_cmd, montecarlo_cmd, emulate_cmd, monitor_cmd, status_cmd, journal_cmd,
-            rig_cmd, faults_cmd, flash_cmd, ports_cmd)
+COMMANDS = (mission_cmd, montecarlo_cmd, emulate_cmd, monitor_cmd, gds_cmd, status_cmd,
+            journal_cmd, rig_cmd, faults_cmd, flash_cmd, ports_cmd)
 
 DESCRIPTION = """\
 Lunar sample-return sampling controller, after Chang'e-5/6.
