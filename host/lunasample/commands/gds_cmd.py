@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 import webbrowser
@@ -109,6 +110,10 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserError(f"--timeline {args.timeline}: no such file")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
     check_args(args)
     dictionary = load_dictionary()
@@ -137,7 +142,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"ground station on {address} (board: {where}); Ctrl-C to stop", flush=True)
         if not args.no_browser:
             threading.Timer(0.5, webbrowser.open, args=(address,)).start()
-        serve_forever(station, sock)
+        signal.signal(signal.SIGTERM, _interrupt)  # stop as on Ctrl-C: board off, port freed
+        try:
+            serve_forever(station, sock)
+        except KeyboardInterrupt:
+            pass  # Ctrl-C or SIGTERM is how a server is stopped: not an error
     finally:
         if station is not None:
             station.stop()

@@ -59,6 +59,8 @@ class LinkThread(threading.Thread):
         self._halt = threading.Event()
         self._resetup = threading.Event()  # the board rebooted: telemetry rate is gone
         self._long: dict[int, str] = {}  # seq of a long command -> its name, for DONE
+        self._last_tm = 0.0
+        self._job: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------
     def stop(self) -> None:
@@ -109,23 +111,42 @@ class LinkThread(threading.Thread):
     def _open(self) -> bool:
         self.attempts += 1
         retry = RetryPolicy(ack_timeout_s=0.4, retries=3)
-        lk = Link(self.url, retry=retry, log_path=self.log_path)
+        lk = Link(self.url, retry=retry, log_path=self.log_path, reconnect_s=3.0)
         lk.subscribe("TM", self._on_tm)
         lk.subscribe("EV", self._on_ev)
         lk.subscribe("DONE", self._on_done)
         try:
             lk.open()
-            self.link = lk
-            self._setup(lk)
         except UserError as e:
             lk.close()
-            self.link = None
             self._set_state("lost" if self.connects else "connecting", str(e))
             return False
+        self.link = lk
         self.connects += 1
+        self._last_tm = time.monotonic()
         self._set_state("up", "connected")
-        self.publish({"type": "params", "rows": self._read_params(lk)})
+        self._spawn(lk, params=True)
         return True
+
+    def _spawn(self, lk: Link, params: bool) -> bool:
+        """Configure the board on a helper thread, so that a board vanishing
+        mid-way never holds up the watch that reports it lost."""
+        if self._job is not None and self._job.is_alive():
+            return False
+        self._job = threading.Thread(
+            target=self._configure, args=(lk, params), name="gds-setup", daemon=True
+        )
+        self._job.start()
+        return True
+
+    def _configure(self, lk: Link, params: bool) -> None:
+        try:
+            self._setup(lk)
+        except UserError as e:
+            log.warning("telemetry setup failed: %s", e)
+            return
+        if params:
+            self.publish({"type": "params", "rows": self._read_params(lk)})
 
     def _setup(self, lk: Link) -> None:
         if self.hb_timeout_ms is not None:
@@ -149,17 +170,17 @@ class LinkThread(threading.Thread):
         if silent > self.lost_after_s:
             self._set_state("lost", f"no frame for {silent:.1f} s")
             return
-        if self._resetup.is_set() or self.state != "up":
+        self._set_state("up", "board heard again")
+        # A board that rebooted, or came back on a port we reopened, has
+        # forgotten the telemetry rate (its boot event may have gone unheard).
+        tm_silent = time.monotonic() - self._last_tm > max(2.0, 5.0 / self.tm_hz)
+        if (self._resetup.is_set() or tm_silent) and self._spawn(lk, self._resetup.is_set()):
             self._resetup.clear()
-            try:
-                self._setup(lk)
-            except UserError as e:
-                self._set_state("lost", str(e))
-                return
-            self._set_state("up", "board heard again")
+            self._last_tm = time.monotonic()  # ask again only after another silence
 
     # -- frames from the board (link reader thread) --------------------
     def _on_tm(self, fr: Frame) -> None:
+        self._last_tm = time.monotonic()
         self.publish({"type": "tm", "f": fr.fields, "rx": time.time()})
 
     def _on_ev(self, fr: Frame) -> None:

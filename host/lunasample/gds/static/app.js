@@ -16,6 +16,7 @@ const gds = {
 };
 window.gds = gds;
 
+
 // ---- token --------------------------------------------------------------
 function takeToken() {
   const m = location.hash.match(/token=([^&]+)/);
@@ -202,6 +203,7 @@ const SERIES = {
 };
 const COLORS = ["#d23c3c", "#2f7fd0", "#2e9d5b"];
 const data = {};
+gds.data = data;  // the plotted columns, for tests
 
 function metaScale(field, dflt) {
   const m = gds.tmMeta[field];

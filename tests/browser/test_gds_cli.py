@@ -1,0 +1,85 @@
+"""`lunasample gds` as a user runs it: bad options, and the page it serves."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+
+def gds_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "LUNASAMPLE_GDS_TOKEN"}
+    return subprocess.run(
+        [sys.executable, "-m", "lunasample.cli", "gds", "--no-browser", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--bind", "0.0.0.0"), "--bind needs --token"),
+        (("--token", "short"), "--token must be at least 8"),
+        (("--http-port", "70000"), "--http-port 70000 is not a TCP port"),
+        (("--tm-rate", "0"), "--tm-rate 0 is outside 1..100 Hz"),
+        (("--timeline", "/nonexistent/timeline.json"), "no such file"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
+    r = gds_cli(*args)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_busy_http_port_is_refused_before_the_board_starts() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        r = gds_cli("--http-port", str(port))
+    assert r.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
+    assert "emulated" not in r.stdout
+
+
+@pytest.mark.browser
+def test_gds_serves_a_page_chromium_renders(browser_context: Any) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "LUNASAMPLE_GDS_TOKEN"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lunasample.cli", "gds", "--http-port", "0", "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("ground station on http://127.0.0.1:"), line
+        url = line.split()[3]
+        assert "emulated emulator board" in line
+        page = browser_context.new_page()
+        page.set_default_timeout(15000)
+        try:
+            page.goto(url)
+            page.wait_for_selector('#link-state[data-state="up"]')
+            assert page.locator("#estop").is_visible()
+            page.wait_for_function("window.gds.lastTmAt > 0")
+        finally:
+            page.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "ground station stopped" in err and "Traceback" not in err
