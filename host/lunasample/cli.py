@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from lunasample import __version__
 from lunasample.commands import (
+    dict_cmd,
     emulate_cmd,
     faults_cmd,
     flash_cmd,
@@ -23,7 +24,7 @@ from lunasample.commands import (
 from lunasample.errors import UserError
 
 COMMANDS = (mission_cmd, montecarlo_cmd, emulate_cmd, monitor_cmd, gds_cmd, status_cmd,
-            journal_cmd, rig_cmd, faults_cmd, flash_cmd, ports_cmd)
+            journal_cmd, rig_cmd, faults_cmd, flash_cmd, ports_cmd, dict_cmd)
 
 DESCRIPTION = """\
 Lunar sample-return sampling controller, after Chang'e-5/6.
