@@ -40,11 +40,12 @@ def test_lost_board_shows_and_reconnects(browser_context: Any, tmp_path: Any) ->
         page.wait_for_selector('#link-state[data-state="up"]')
         assert banner.is_hidden()
         assert g.station.link.connects + g.station.link.link.stats["reconnects"] >= 2
-        # and telemetry flows again from the new board (its clock restarted)
+        # and telemetry flows again from the new board, which was asked for it anew
         page.wait_for_function(
             "window.gds.tm.t !== undefined && performance.now() - window.gds.lastTmAt < 500"
         )
-        assert page.locator("#event-log tr[data-kind='ev-boot']").count() >= 1
+        page.wait_for_timeout(1000)
+        assert page.evaluate("performance.now() - window.gds.lastTmAt") < 500
     finally:
         page.close()
         stop_gds(g)

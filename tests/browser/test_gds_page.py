@@ -105,6 +105,12 @@ def test_telemetry_updates(page: Any, gds: Gds) -> None:
     # the page shows what the board measures: its uptime tracks the link's clock
     assert abs(board_ms() - gds.station.link.link.clock.board_ms) < 1500
     assert "STALE" not in page.inner_text("#tm-age")
+    # readouts come from the dictionary: enum names and units
+    page.wait_for_function(
+        "s => document.getElementById('ro-st').textContent === s", arg=board_state(gds)
+    )
+    assert page.inner_text("#ro-dr").endswith(" rpm")
+    assert page.inner_text("#ro-a1").endswith(" deg")
 
 
 def test_command_round_trips(page: Any, gds: Gds) -> None:
@@ -150,11 +156,17 @@ def test_estop_on_space_and_button(page: Any, gds: Gds) -> None:
 def test_bad_argument_refused_in_page(page: Any, gds: Gds) -> None:
     recover(page, gds)
     sent_before = sum(1 for e in gds.station.events if e["type"] == "cmd")
-    assert send_form(page, "SPIN", rpm="abc") == 'not sent: SPIN: rpm must be a number, got "abc"'
+    refused = send_form(page, "SPIN", rpm="abc")
+    assert refused == 'not sent: SPIN: rpm must be an integer, got "abc"'
     assert send_form(page, "SPIN", rpm="9999").startswith(
         "not sent: SPIN: rpm 9999 is above the maximum"
     )
-    assert send_form(page, "SPIN", rpm="12.5").startswith("not sent: SPIN: rpm must be a whole")
+    assert (
+        send_form(page, "SPIN", rpm="12.5") == 'not sent: SPIN: rpm must be an integer, got "12.5"'
+    )
+    assert send_form(page, "SPIN", rpm="-300").startswith(
+        "not sent: SPIN: rpm -300 is below the minimum"
+    )
     assert send_form(page, "SPIN", rpm="") == "not sent: SPIN: rpm is required"
     # nothing reached the server, let alone the board
     assert sum(1 for e in gds.station.events if e["type"] == "cmd") == sent_before
@@ -190,7 +202,11 @@ def test_no_token_is_refused(gds: Gds, browser_context: Any) -> None:
     assert board_state(gds) == state  # the board never heard them
     # the server checks arguments too, for clients that are not the page
     code, reply = _post(gds, {"name": "SPIN", "args": {"rpm": 5000}}, TOKEN)
+    assert code == 422 and reply["err"] == "out_of_range" and "rpm=5000" in reply["msg"]
+    code, reply = _post(gds, {"name": "SPIN", "args": {"speed": 5}}, TOKEN)
     assert code == 422 and reply["err"] == "bad_arg"
+    code, reply = _post(gds, {"name": "HELLO", "args": {}}, TOKEN)
+    assert code == 422 and reply["err"] == "refused"
     code, reply = _post(gds, {"name": "PING", "args": {"n": 7}}, TOKEN)
     assert (code, reply["ok"]) == (200, True) and reply["f"]["n"] == "7"
     # a page without the token gets neither telemetry nor commands through

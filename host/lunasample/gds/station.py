@@ -29,8 +29,8 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from lunasample import dictionary as dictionary_mod
 from lunasample.gds.linkthread import RESERVED, LinkThread, Message
-from lunasample.gds.validate import check_args
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,6 @@ class Station:
         timeline_path: Path | None = None,
     ) -> None:
         self.dictionary = dictionary
-        self.commands = {c["name"]: c for c in dictionary.get("commands", [])}
         self.token = token
         self.where = where or url
         self.tm: deque[Message] = deque(maxlen=TM_HISTORY)
@@ -160,16 +159,18 @@ class Station:
 
     async def run_command(self, name: str, args: dict[str, Any], who: str) -> Message:
         """Check a command against the dictionary, send it, and log the outcome."""
-        cmd = self.commands.get(name)
-        if cmd is None or name in RESERVED:
-            reply: Message = {"ok": False, "err": "refused", "msg": f"no command {name!r}"}
+        if name in RESERVED:
+            reply: Message = {"ok": False, "err": "refused", "msg": f"{name} belongs to the link"}
         else:
-            fields, err = check_args(cmd, args)
-            if err:
-                reply = {"ok": False, "err": "bad_arg", "msg": err}
+            try:
+                # The dictionary's own check, as the page's checkArgs: a bad
+                # argument from any client is refused before the board sees it.
+                dictionary_mod.load().check_args(name, args)
+            except dictionary_mod.ArgError as e:
+                err = dictionary_mod.load().error_name(e.code)
+                reply = {"ok": False, "err": err, "code": e.code, "msg": e.text}
             else:
-                reply = await asyncio.to_thread(self.link.command, name, fields)
-                args = fields
+                reply = await asyncio.to_thread(self.link.command, name, args)
         self.publish(
             {
                 "type": "cmd",

@@ -27,12 +27,12 @@ function takeToken() {
   gds.token = sessionStorage.getItem("gds-token");
 }
 
-// ---- argument checks (the server's lunasample/gds/validate.py runs the same rules) ----
+// ---- argument checks (the server runs the dictionary's own check_args again) ----
 const INT_TYPES = new Set(["int", "integer", "u8", "u16", "u32", "i32", "uint", "bool"]);
 const NUM_TYPES = new Set(["float", "number", "num", "real"]);
 function isOptional(a) { return "required" in a ? !a.required : !!a.optional; }
 function choicesOf(a) { return a.choices || a.values || a.enum || null; }
-function fmt(x) { return Number.isInteger(x) ? String(x) : String(x); }
+function fmt(x) { return String(x); }
 
 function checkOne(a, raw) {
   const kind = String(a.type || "int").toLowerCase();
@@ -40,18 +40,19 @@ function checkOne(a, raw) {
   const choices = choicesOf(a);
   if (choices && choices.map(String).includes(text)) return [text, null];
   if (INT_TYPES.has(kind) || NUM_TYPES.has(kind)) {
-    if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text))
-      return [null, `must be a number, got "${text}"`];
+    const pattern = INT_TYPES.has(kind) ? /^[-+]?\d+$/ : /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+    if (!pattern.test(text)) {
+      const what = INT_TYPES.has(kind) ? "an integer" : "a number";
+      return [null, `must be ${what}, got "${text}"`];
+    }
     const num = Number(text);
     if (!Number.isFinite(num)) return [null, `must be a finite number, got "${text}"`];
-    if (INT_TYPES.has(kind) && !Number.isInteger(num))
-      return [null, `must be a whole number, got "${text}"`];
     const unit = a.unit ? " " + a.unit : "";
     if (a.min !== undefined && a.min !== null && num < a.min)
       return [null, `${fmt(num)} is below the minimum ${fmt(a.min)}${unit}`];
     if (a.max !== undefined && a.max !== null && num > a.max)
       return [null, `${fmt(num)} is above the maximum ${fmt(a.max)}${unit}`];
-    return [INT_TYPES.has(kind) ? String(Math.trunc(num)) : String(num), null];
+    return [String(num), null];
   }
   if (choices) return [null, `must be one of ${choices.join(", ")}, got "${text}"`];
   if (/[$*,=\n]/.test(text) || /[^\x20-\x7e]/.test(text))
@@ -213,6 +214,8 @@ function metaScale(field, dflt) {
 function makePlots() {
   const width = Math.max(260, Math.min(420, (window.innerWidth - 280) / 3));
   for (const [key, s] of Object.entries(SERIES)) {
+    const meta = gds.tmMeta[s.fields[0]];
+    if (meta && meta.unit) s.unit = meta.unit;
     data[key] = [[], ...s.fields.map(() => [])];
     const series = [{ label: "board s" }, ...s.fields.map((f, i) => ({
       label: (gds.tmMeta[f] && gds.tmMeta[f].doc) ? f : f, stroke: COLORS[i], width: 1.5 }))];
@@ -256,21 +259,58 @@ function draw() {
     gds.dirty = false;
     for (const [key, plot] of gds.plots) plot.setData(data[key]);
     const tm = gds.tm;
-    const massG = Number(tm.mass || 0) * metaScale("mass", 0.001);
+    const massG = tmValue("mass") || 0;
     const pct = Math.max(0, Math.min(100, 100 * massG / MASS_TARGET_G));
-    $("#readouts").innerHTML =
-      `<span>drill <b id="ro-dr">${tm.dr ?? "?"}</b> rpm</span>` +
-      `<span><b id="ro-di">${tm.di ?? "?"}</b> mA</span>` +
-      `<span>depth <b id="ro-dd">${tm.dd ?? "?"}</b> mm</span>` +
-      `<span>arm <b>${[tm.a1, tm.a2, tm.a3].map((v) => (Number(v || 0) / 1000).toFixed(1)).join(" / ")}</b> deg</span>` +
-      `<span>mass <b id="ro-mass">${massG.toFixed(1)}</b> g of ${MASS_TARGET_G} g ` +
-      `<span class="mass-bar"><div style="width:${pct}%"></div></span></span>`;
+    for (const t of gds.dict.telemetry || []) {
+      const el = document.getElementById("ro-" + t.name);
+      if (el) el.textContent = tmText(t);
+    }
+    $("#mass-bar").style.width = `${pct}%`;
+    $("#mass-text").textContent = `${massG.toFixed(1)} g of ${MASS_TARGET_G} g`;
     $("#board-time").textContent = `board t ${(Number(tm.t || 0) / 1000).toFixed(1)} s`;
   }
   const age = (performance.now() - gds.lastTmAt) / 1000;
   $("#tm-age").textContent = gds.lastTmAt === 0 ? "(no telemetry yet)"
     : age > 3 ? `(STALE: last sample ${age.toFixed(0)} s ago)` : "";
   requestAnimationFrame(draw);
+}
+
+function tmValue(name) {
+  const v = gds.tm[name];
+  if (v === undefined || v === "") return null;
+  return Number(v) * metaScale(name, 1);
+}
+
+function tmText(t) {
+  const v = gds.tm[t.name];
+  if (v === undefined) return "–";
+  if (t.enum) {
+    const names = t.enum === "faults" ? gds.faultNames : (gds.dict.enums || {})[t.enum] || [];
+    const name = t.enum === "faults" ? names[v] : names[Number(v)];
+    if (name !== undefined && name !== "") return name;
+  }
+  const x = tmValue(t.name);
+  if (x === null || Number.isNaN(x)) return String(v);
+  const digits = t.scale && t.scale < 1 ? Math.max(0, -Math.floor(Math.log10(t.scale)) - 2) : 0;
+  return x.toFixed(digits) + (t.unit ? " " + t.unit : "");
+}
+
+function buildReadouts() {
+  const box = $("#readouts");
+  box.innerHTML = "";
+  for (const t of gds.dict.telemetry || []) {
+    const span = document.createElement("span");
+    span.title = t.doc || "";
+    const b = document.createElement("b");
+    b.id = "ro-" + t.name;
+    b.textContent = "–";
+    span.append(`${t.name} `, b);
+    box.appendChild(span);
+  }
+  const mass = document.createElement("span");
+  mass.innerHTML = 'mass toward target <span class="mass-bar"><div id="mass-bar"></div></span> ' +
+    '<b id="mass-text"></b>';
+  box.appendChild(mass);
 }
 
 // ---- event log --------------------------------------------------------------
@@ -484,6 +524,7 @@ async function start() {
   for (const p of gds.dict.params || []) gds.paramMeta[p.name] = p;
   for (const f of gds.dict.faults || []) gds.faultNames[String(f.code ?? f.id)] = f.name;
   makePlots();
+  buildReadouts();
   buildCommands();
   if (gds.tokenRequired && !gds.token) showTokenBox("Enter the token printed by lunasample gds.");
   connect();
