@@ -1,0 +1,216 @@
+"""Ground station latency: an event on the board to its row in the page's DOM.
+
+An emulated board at speed 1 (its clock paced to real time), the ground
+station (link thread + uvicorn) and a headless Debian chromium driven by
+Playwright run in this process. Each cycle sends ARM then DISARM through the
+station's link; each produces an `EV kind=state` frame that carries `t`, the
+board's own clock (ms) at the state change. The page adds a row for it to
+the event log.
+
+Timestamps, all brought onto this process's wall clock (time.time()):
+- the board's event: t (board ms) + the board-to-host offset measured by a
+  PING just before each cycle. PING answers `t`, the board's ms when it
+  handled the ping; the host sends at s and hears the reply at r, so the
+  board's t corresponds to (s + r) / 2 within +-(r - s) / 2 (NTP's method;
+  the round trip is ~1-3 ms here) plus the board clock's 1 ms resolution.
+- the DOM update: a Playwright init script installs a MutationObserver on the
+  page before its scripts run; it records performance.timeOrigin +
+  performance.now() when an event row is inserted, with the row's board t.
+  The page clock's offset from time.time() is measured the same way (an
+  evaluate() bracketed by time.time(), the shortest of several).
+- the host's receipt of the event frame (the link's subscriber, time.time()),
+  to split the total into board->host and host->DOM.
+
+Figures: percentiles over all events in ms. The goal is p95 <= 100 ms.
+What is in it: the firmware's delay from the state change to sending the
+EV frame (its service turn), the serial bridge, the link's reader thread,
+the station's fan-out on the asyncio loop, the websocket, JSON parsing and
+the DOM insertion in chromium.
+
+    python benchmarks/bench_gds.py [--quick] [--cycles N]
+
+Last line: event_to_dom_p95_ms=<x> event_to_dom_p50_ms=<y> event_to_host_p95_ms=<z>
+host_to_dom_p95_ms=<w> events=<n>
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from common import figures_line
+
+from lunasample.emulator.board import EmulatedBoard
+from lunasample.gds.catalog import load_dictionary
+from lunasample.gds.server import ThreadedServer
+from lunasample.gds.station import Station
+from lunasample.link.client import Frame
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Runs before the page's own scripts: the DOM time of every event row.
+HOOK = """
+window.__evdom = [];
+new MutationObserver((muts) => {
+  const now = performance.timeOrigin + performance.now();
+  for (const m of muts) for (const n of m.addedNodes) {
+    if (n.dataset && n.dataset.kind === "ev-state" && n.dataset.t !== undefined)
+      window.__evdom.push([Number(n.dataset.t), now]);
+  }
+}).observe(document, { childList: true, subtree: true });
+"""
+
+
+def pct(xs: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank above), q in 0..100."""
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, int(round(q / 100 * len(s) + 0.5)) - 1))]
+
+
+def board_offset(station: Station, tries: int = 3) -> float:
+    """host wall seconds - board seconds, from the PING with the shortest round trip."""
+    best: tuple[float, float] | None = None
+    for i in range(tries):
+        s = time.time()
+        reply = station.link.command("PING", {"n": i})
+        r = time.time()
+        if not reply["ok"]:
+            raise SystemExit(f"PING failed: {reply}")
+        off = (s + r) / 2 - int(reply["f"]["t"]) / 1000.0
+        if best is None or r - s < best[0]:
+            best = (r - s, off)
+    assert best is not None
+    return best[1]
+
+
+def page_offset(page: Any, tries: int = 7) -> float:
+    """host wall ms - the page's performance.timeOrigin + now(), shortest bracket."""
+    best: tuple[float, float] | None = None
+    for _ in range(tries):
+        s = time.time() * 1000
+        p = float(page.evaluate("performance.timeOrigin + performance.now()"))
+        r = time.time() * 1000
+        if best is None or r - s < best[0]:
+            best = (r - s, (s + r) / 2 - p)
+    assert best is not None
+    return best[1]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="30 cycles instead of 150")
+    ap.add_argument("--cycles", type=int, default=0, help="ARM/DISARM cycles (2 events each)")
+    a = ap.parse_args()
+    cycles = a.cycles or (30 if a.quick else 150)
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} is missing: apt-get install -y chromium", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    host_rx: dict[int, float] = {}  # board t of a state event -> host wall time heard
+    lock = threading.Lock()
+
+    def on_ev(fr: Frame) -> None:
+        if fr.fields.get("kind") == "state":
+            with lock:
+                host_rx[fr.int("t")] = time.time()
+
+    flash = Path(tempfile.mkdtemp(prefix="bench-gds-"))
+    profile = tempfile.mkdtemp(prefix="bench-gds-chromium-")
+    expected: dict[int, float] = {}  # board t -> host wall time of the event
+    try:
+        with EmulatedBoard(speed=1.0, fs_dir=flash / "fs") as board:
+            station = Station(board.url, load_dictionary(), hb_timeout_ms=5000).start()
+            server = ThreadedServer(station).start()
+            try:
+                deadline = time.monotonic() + 15
+                while station.link.state != "up" or station.link.link is None:
+                    if time.monotonic() > deadline:
+                        raise SystemExit("the station did not connect to the emulated board")
+                    time.sleep(0.05)
+                station.link.link.subscribe("EV", on_ev)
+                with sync_playwright() as pw:
+                    ctx = pw.chromium.launch_persistent_context(
+                        profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                    )
+                    page = ctx.new_page()
+                    page.add_init_script(HOOK)
+                    page.goto(server.url)
+                    page.wait_for_selector('#link-state[data-state="up"]', timeout=15000)
+                    station.link.command("DISARM", {})
+                    p_off = page_offset(page)
+                    for _ in range(cycles):
+                        b_off = board_offset(station)
+                        for cmd in ("ARM", "DISARM"):
+                            reply = station.link.command(cmd, {})
+                            if not reply["ok"]:
+                                raise SystemExit(f"{cmd} failed: {reply}")
+                        time.sleep(0.02)
+                        with lock:
+                            for t in host_rx:
+                                expected.setdefault(t, t / 1000.0 + b_off)
+                    page.wait_for_function(
+                        "ts => ts.every(t => window.__evdom.some(e => e[0] === t))",
+                        arg=sorted(expected),
+                        timeout=15000,
+                    )
+                    p_off = (p_off + page_offset(page)) / 2
+                    dom = {int(t): ms + p_off for t, ms in page.evaluate("window.__evdom")}
+                    ctx.close()
+            finally:
+                server.stop()
+                station.stop()
+    finally:
+        shutil.rmtree(flash, ignore_errors=True)
+        shutil.rmtree(profile, ignore_errors=True)
+
+    to_dom, to_host, host_dom = [], [], []
+    for t, ev_wall in expected.items():
+        if t not in dom:
+            continue
+        to_dom.append(dom[t] - ev_wall * 1000)
+        to_host.append((host_rx[t] - ev_wall) * 1000)
+        host_dom.append(dom[t] - host_rx[t] * 1000)
+    if len(to_dom) < len(expected) * 0.95:
+        raise SystemExit(f"only {len(to_dom)} of {len(expected)} events reached the DOM")
+    print(f"{len(to_dom)} state events over {cycles} ARM/DISARM cycles")
+    print(
+        f"board event -> DOM row: p50 {statistics.median(to_dom):.1f} ms, "
+        f"p95 {pct(to_dom, 95):.1f} ms, min {min(to_dom):.1f} max {max(to_dom):.1f} ms "
+        "(goal p95 <= 100 ms)"
+    )
+    print(f"  board event -> host link: p95 {pct(to_host, 95):.1f} ms")
+    print(f"  host link -> DOM row:     p95 {pct(host_dom, 95):.1f} ms")
+    print(
+        figures_line(
+            {
+                "event_to_dom_p95_ms": pct(to_dom, 95),
+                "event_to_dom_p50_ms": statistics.median(to_dom),
+                "event_to_host_p95_ms": pct(to_host, 95),
+                "host_to_dom_p95_ms": pct(host_dom, 95),
+                "events": len(to_dom),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
