@@ -49,9 +49,18 @@ class Gds:
         return self.server.url
 
 
-def start_gds(board: EmulatedBoard, token: str | None = TOKEN) -> Gds:
+def start_gds(
+    board: EmulatedBoard, token: str | None = TOKEN, timeline: Path | None = None
+) -> Gds:
     """A ground station (link thread + web server) for a running board."""
-    station = Station(board.url, load_dictionary(), token=token, tm_hz=10, hb_timeout_ms=5000)
+    station = Station(
+        board.url,
+        load_dictionary(),
+        token=token,
+        tm_hz=10,
+        hb_timeout_ms=5000,
+        timeline_path=timeline,
+    )
     station.start()
     return Gds(board, station, ThreadedServer(station).start())
 
@@ -63,9 +72,10 @@ def stop_gds(g: Gds) -> None:
 
 @pytest.fixture(scope="module")
 def gds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gds]:
-    """An emulated board at 1x with a ground station that wants TOKEN."""
+    """An emulated board at 1x with a ground station that wants TOKEN and
+    shows a timeline.json that does not exist yet."""
     with EmulatedBoard(speed=1.0, fs_dir=tmp_path_factory.mktemp("flash")) as board:
-        g = start_gds(board)
+        g = start_gds(board, timeline=tmp_path_factory.mktemp("mission") / "timeline.json")
         try:
             yield g
         finally:

@@ -227,3 +227,24 @@ def test_no_token_is_refused(gds: Gds, browser_context: Any) -> None:
         pg.wait_for_selector('#link-state[data-state="up"]')
     finally:
         pg.close()
+
+
+def test_timeline_panel_follows_the_timeline_file(page: Any, gds: Gds) -> None:
+    from lunasample.mission.params import load_params
+    from lunasample.mission.runner import run_mission
+    from lunasample.mission.sampling import SurrogateSampler
+    from lunasample.report.timeline import write_timeline
+
+    path = gds.station.timeline_path
+    assert path is not None and not path.exists()
+    page.wait_for_selector("#timeline-note >> text=cannot read")
+    params = load_params()
+    result = run_mission(params, SurrogateSampler(params.sampling.surrogate), seed=1)
+    write_timeline(result, path.parent)
+    rows = page.locator("#timeline-table tbody tr")
+    wait_for("the timeline rows", lambda: rows.count() == len(result.phases), timeout=5)
+    first = result.phases[0]
+    row = page.locator(f'#timeline-table tr[data-phase="{first.name}"]')
+    assert row.locator("td").nth(1).inner_text() == first.status
+    note = page.inner_text("#timeline-note")
+    assert ("success" if result.success else "mission failed") in note

@@ -12,9 +12,11 @@ from pathlib import Path
 
 from lunasample.emulator.board import EmulatedBoard
 from lunasample.errors import UserError
+from lunasample.gds import mission as gds_mission
 from lunasample.gds.catalog import load_dictionary
 from lunasample.gds.server import listen, page_url, serve_forever
 from lunasample.gds.station import Station
+from lunasample.mission.params import load_params
 from lunasample.session import emulated_hb_timeout_ms
 
 TOKEN_ENV = "LUNASAMPLE_GDS_TOKEN"
@@ -47,9 +49,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--speed",
         type=float,
-        default=1.0,
+        default=None,
         metavar="X",
-        help="emulator speed factor, 1 = real time (default: %(default)g)",
+        help="emulator speed factor, 1 = real time, 0 = as fast as possible "
+        "(default: 1, or 0 with --mission)",
     )
     p.add_argument("--log", type=Path, metavar="FILE", help="log every frame to FILE (JSONL)")
     p.add_argument(
@@ -84,6 +87,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="show this timeline.json (from `lunasample mission`) in the timeline "
         "panel, re-read when it changes",
     )
+    p.add_argument(
+        "--mission",
+        action="store_true",
+        help="fly a mission with its sampling on the board; the timeline panel follows it",
+    )
+    p.add_argument("--seed", type=int, default=1, help="mission seed (default: %(default)s)")
+    p.add_argument("--params", type=Path, metavar="FILE", help="mission parameter overrides")
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     p.set_defaults(run=run)
 
@@ -108,6 +118,16 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserError(f"--tm-rate {args.tm_rate} is outside 1..100 Hz")
     if args.timeline is not None and not args.timeline.is_file():
         raise UserError(f"--timeline {args.timeline}: no such file")
+    if args.timeline is not None and args.mission:
+        raise UserError("--timeline and --mission both fill the timeline panel: give one")
+    if args.params is not None and not args.mission:
+        raise UserError("--params needs --mission")
+    if args.mission:
+        load_params(args.params)  # a bad override file fails now, not mid-mission
+    if args.speed is None:
+        args.speed = 0.0 if args.mission else 1.0
+    if args.speed < 0:
+        raise UserError(f"--speed {args.speed:g} must be 0 (as fast as possible) or more")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -138,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
             timeline_path=args.timeline,
         )
         station.start()
+        if args.mission:
+            gds_mission.start(station, board, args.seed, args.params)
         address = page_url(sock, args.token)
         print(f"ground station on {address} (board: {where}); Ctrl-C to stop", flush=True)
         if not args.no_browser:

@@ -27,6 +27,7 @@ Message = dict[str, Any]
 
 # What the page sends may not break the session the link thread keeps.
 RESERVED = frozenset({"HELLO", "HB"})
+PAGE_TM_HZ = 25  # at most this many telemetry samples a second go to the pages
 
 
 class LinkThread(threading.Thread):
@@ -60,6 +61,8 @@ class LinkThread(threading.Thread):
         self._resetup = threading.Event()  # the board rebooted: telemetry rate is gone
         self._long: dict[int, str] = {}  # seq of a long command -> its name, for DONE
         self._last_tm = 0.0
+        self._pub_t: str | None = None  # board t of the last sample passed on
+        self._pub_at = 0.0
         self._job: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------
@@ -180,7 +183,14 @@ class LinkThread(threading.Thread):
 
     # -- frames from the board (link reader thread) --------------------
     def _on_tm(self, fr: Frame) -> None:
-        self._last_tm = time.monotonic()
+        now = self._last_tm = time.monotonic()
+        t = fr.fields.get("t")
+        if t != self._pub_t:
+            # A board faster than real time (an unpaced emulator) sends more
+            # samples than a page can draw: pass whole samples at PAGE_TM_HZ.
+            if now - self._pub_at < 1.0 / PAGE_TM_HZ:
+                return
+            self._pub_t, self._pub_at = t, now
         self.publish({"type": "tm", "f": fr.fields, "rx": time.time()})
 
     def _on_ev(self, fr: Frame) -> None:
@@ -189,7 +199,8 @@ class LinkThread(threading.Thread):
         self.publish({"type": "ev", "f": fr.fields, "rx": time.time()})
 
     def _on_done(self, fr: Frame) -> None:
-        name = self._long.pop(fr.int("re", -1), "?")
+        # A long command the page did not send (a mission's SAMPLE) has no name here.
+        name = self._long.pop(fr.int("re", -1), f"re={fr.fields.get('re', '?')}")
         self.publish({"type": "done", "name": name, "f": fr.fields, "rx": time.time()})
 
     # -- commands ------------------------------------------------------

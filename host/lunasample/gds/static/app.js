@@ -462,20 +462,33 @@ function onParams(rows) {
 }
 
 // ---- timeline ------------------------------------------------------------------
+function elapsed(s) {
+  if (s === null || s === undefined || s === "") return "";
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600);
+  const mi = Math.floor((s % 3600) / 60), se = Math.floor(s % 60);
+  const hms = [h, mi, se].map((x) => String(x).padStart(2, "0")).join(":");
+  return `T+${d ? d + "d " : ""}${hms}`;
+}
+
 function onTimeline(m) {
   const table = $("#timeline-table");
   const note = $("#timeline-note");
   if (m.error) { note.textContent = `${m.source}: ${m.error}`; table.hidden = true; return; }
-  note.textContent = `${m.source}: ` + (m.success === undefined || m.success === null ? ""
-    : m.success ? `success, ${m.returned_g} g returned` : "mission failed");
+  let state = "";
+  if (m.running) state = `running: ${m.running} (${Math.round(100 * m.fraction)} % of phases)`;
+  else if (m.success === true) state = `success, ${m.returned_g} g returned`;
+  else if (m.success === false) state = "mission failed";
+  note.textContent = `${m.source}: ${state}`;
   table.hidden = false;
   const body = table.tBodies[0];
   body.innerHTML = "";
   for (const ph of m.phases || []) {
     const tr = document.createElement("tr");
-    tr.className = ph.status === "fail" ? "bad" : ph.status === "pass" ? "good" : "";
+    tr.className = { fail: "bad", pass: "good", running: "running" }[ph.status] || "";
+    tr.dataset.phase = ph.phase;
     const figs = Object.entries(ph.figures || {}).slice(0, 4).map(([k, v]) => `${k}=${v}`).join(", ");
-    for (const text of [ph.phase, ph.status, ph.start_s ?? "", ph.end_s ?? "", figs]) {
+    const status = ph.failure ? `${ph.status}: ${ph.failure}` : ph.status;
+    for (const text of [ph.phase, status, elapsed(ph.start_s), elapsed(ph.end_s), figs]) {
       const td = document.createElement("td");
       td.textContent = text;
       tr.appendChild(td);
