@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 TM_HISTORY = 600  # samples a newly opened page gets to fill its plots
 EV_HISTORY = 300
-CLIENT_QUEUE = 1000  # a page this far behind loses its oldest telemetry, never events
+CLIENT_QUEUE = 1000  # a page this far behind skips telemetry, never events
 
 
 class Station:
@@ -150,11 +150,8 @@ class Station:
     # -- event loop ----------------------------------------------------
     def _fanout(self, msg: Message) -> None:
         for q in list(self._clients):
-            if q.full():
-                if msg["type"] == "tm":
-                    continue  # a slow page skips telemetry, never events
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    q.get_nowait()
+            if msg["type"] == "tm" and q.qsize() >= CLIENT_QUEUE:
+                continue  # a page this far behind skips telemetry; events always queue
             q.put_nowait(msg)
 
     async def run_command(self, name: str, args: dict[str, Any], who: str) -> Message:
@@ -251,7 +248,7 @@ def create_app(station: Station) -> Starlette:
             await socket.send_json({"type": "denied", "msg": "token required"})
             await _close(socket, 4401, "token required")
             return
-        q: asyncio.Queue[Message] = asyncio.Queue(maxsize=CLIENT_QUEUE)
+        q: asyncio.Queue[Message] = asyncio.Queue()
         station._clients.add(q)
         await socket.send_json(station.snapshot())
         sender = asyncio.create_task(_pump(socket, q))
