@@ -111,6 +111,12 @@ def test_telemetry_updates(page: Any, gds: Gds) -> None:
     )
     assert page.inner_text("#ro-dr").endswith(" rpm")
     assert page.inner_text("#ro-a1").endswith(" deg")
+    # the mass bar's target is the mission's, from params.toml
+    from lunasample.mission.params import load_params
+
+    target = load_params().sampling.target_g
+    assert page.evaluate("MASS_TARGET_G") == target
+    assert page.inner_text("#mass-text").endswith(f"of {target:g} g")
 
 
 def test_command_round_trips(page: Any, gds: Gds) -> None:

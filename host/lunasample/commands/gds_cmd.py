@@ -156,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
             where=where,
             log_path=args.log,
             timeline_path=args.timeline,
+            mass_target_g=load_params(args.params).sampling.target_g,
         )
         station.start()
         if args.mission:

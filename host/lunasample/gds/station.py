@@ -31,6 +31,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from lunasample import dictionary as dictionary_mod
 from lunasample.gds.linkthread import RESERVED, LinkThread, Message
+from lunasample.mission.params import load_params
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,12 @@ class Station:
         where: str = "",
         log_path: Path | None = None,
         timeline_path: Path | None = None,
+        mass_target_g: float | None = None,
     ) -> None:
         self.dictionary = dictionary
         self.token = token
+        # The mission's sample target (params.toml, with --params overrides).
+        self.mass_target_g = float(mass_target_g or load_params().sampling.target_g)
         self.where = where or url
         self.tm: deque[Message] = deque(maxlen=TM_HISTORY)
         self.events: deque[Message] = deque(maxlen=EV_HISTORY)
@@ -206,7 +210,13 @@ def create_app(station: Station) -> Starlette:
         return JSONResponse(station.dictionary)
 
     async def config(request: Request) -> Response:
-        return JSONResponse({"token_required": bool(station.token), "where": station.where})
+        return JSONResponse(
+            {
+                "token_required": bool(station.token),
+                "where": station.where,
+                "mass_target_g": station.mass_target_g,
+            }
+        )
 
     async def command(request: Request) -> Response:
         if not _same_origin(request.headers):

@@ -5,7 +5,7 @@
 
 const $ = (sel) => document.querySelector(sel);
 const WINDOW_S = 60;           // plots show the last minute of board time
-const MASS_TARGET_G = 2000;    // the mission's sample target
+let MASS_TARGET_G = 2000;      // the mission's sample target: /api/config replaces it
 const RESERVED = new Set(["HELLO", "HB"]);  // the link's own: not for the page
 const gds = {
   dict: { commands: [], telemetry: [], events: [], faults: [], params: [] },
@@ -528,6 +528,7 @@ async function start() {
     const [cfg, dict] = await Promise.all(
       [fetch("/api/config").then((r) => r.json()), fetch("/api/dictionary").then((r) => r.json())]);
     gds.tokenRequired = cfg.token_required;
+    MASS_TARGET_G = cfg.mass_target_g || MASS_TARGET_G;
     gds.dict = dict;
   } catch (e) {
     setLink("server", "cannot load the command dictionary: " + e);
