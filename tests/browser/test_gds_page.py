@@ -184,7 +184,9 @@ def test_bad_argument_refused_in_page(page: Any, gds: Gds) -> None:
     assert sum(1 for e in gds.station.events if e["type"] == "cmd") == sent_before
 
 
-def _post(gds: Gds, body: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any]]:
+def _post(
+    gds: Gds, body: dict[str, Any], token: str | None, origin: str | None = None
+) -> tuple[int, dict[str, Any]]:
     req = urllib.request.Request(
         gds.url + "api/command",
         data=json.dumps(body).encode(),
@@ -192,6 +194,7 @@ def _post(gds: Gds, body: dict[str, Any], token: str | None) -> tuple[int, dict[
         headers={
             "Content-Type": "application/json",
             **({"Authorization": f"Bearer {token}"} if token else {}),
+            **({"Origin": origin} if origin else {}),
         },
     )
     try:
@@ -205,6 +208,8 @@ def test_no_token_is_refused(gds: Gds, browser_context: Any) -> None:
     state = board_state(gds)
     assert _post(gds, {"name": "ESTOP"}, None)[0] == 401
     assert _post(gds, {"name": "ESTOP"}, "wrong-token-999")[0] == 401
+    # another site's page in the same browser is refused even with the token
+    assert _post(gds, {"name": "ESTOP"}, TOKEN, origin="http://elsewhere.example")[0] == 403
     assert board_state(gds) == state  # the board never heard them
     # the server checks arguments too, for clients that are not the page
     code, reply = _post(gds, {"name": "SPIN", "args": {"rpm": 5000}}, TOKEN)

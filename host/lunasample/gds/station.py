@@ -251,7 +251,7 @@ def create_app(station: Station) -> Starlette:
         await socket.accept()
         try:
             first = await asyncio.wait_for(socket.receive_json(), timeout=10)
-        except (asyncio.TimeoutError, WebSocketDisconnect, ValueError):
+        except (asyncio.TimeoutError, WebSocketDisconnect, ValueError, KeyError):
             await _close(socket, 4400, "expected a hello")
             return
         if not station.token_ok(first.get("token") if isinstance(first, dict) else None):
@@ -262,13 +262,16 @@ def create_app(station: Station) -> Starlette:
         station._clients.add(q)
         await socket.send_json(station.snapshot())
         sender = asyncio.create_task(_pump(socket, q))
+        answering: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak refs
         try:
             while True:
                 msg = await socket.receive_json()
                 if not isinstance(msg, dict) or msg.get("type") != "cmd":
                     continue
-                asyncio.create_task(_answer(socket, msg))
-        except (WebSocketDisconnect, RuntimeError, ValueError):
+                task = asyncio.create_task(_answer(socket, msg))
+                answering.add(task)
+                task.add_done_callback(answering.discard)
+        except (WebSocketDisconnect, RuntimeError, ValueError, KeyError):
             pass
         finally:
             station._clients.discard(q)
