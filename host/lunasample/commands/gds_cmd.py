@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import webbrowser
 from pathlib import Path
@@ -139,12 +141,15 @@ def run(args: argparse.Namespace) -> int:
     dictionary = load_dictionary()
     sock = listen(args.bind or "127.0.0.1", args.http_port)
     board: EmulatedBoard | None = None
+    flash: Path | None = None
     station: Station | None = None
     try:
         if args.port:
             url, where, hbto = args.port, args.port, None
         else:
-            board = EmulatedBoard(board=args.board, speed=args.speed).start()
+            # The flash lives as long as the station: nothing is left behind.
+            flash = Path(tempfile.mkdtemp(prefix="lunasample-gds-"))
+            board = EmulatedBoard(board=args.board, speed=args.speed, fs_dir=flash).start()
             url, where = board.url, f"emulated {args.board} board ({board.url})"
             hbto = emulated_hb_timeout_ms(args.speed)
         station = Station(
@@ -176,5 +181,7 @@ def run(args: argparse.Namespace) -> int:
         if board is not None:
             board.stop()
         sock.close()
+        if flash is not None:
+            shutil.rmtree(flash, ignore_errors=True)
     print("ground station stopped", file=sys.stderr)
     return 0
