@@ -36,6 +36,7 @@ TOKEN = "test-token-0123"
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives Debian's chromium through Playwright")
+    config.addinivalue_line("markers", "slow: long runs kept out of CI")
 
 
 @dataclass

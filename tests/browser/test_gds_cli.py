@@ -83,3 +83,48 @@ def test_gds_serves_a_page_chromium_renders(browser_context: Any) -> None:
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "ground station stopped" in err and "Traceback" not in err
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_gds_mission_fills_the_timeline(browser_context: Any) -> None:
+    """A whole mission (~30 s) with its sampling campaign on the emulated board."""
+    env = {k: v for k, v in os.environ.items() if k != "LUNASAMPLE_GDS_TOKEN"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lunasample.cli",
+            "gds",
+            "--mission",
+            "--http-port",
+            "0",
+            "--no-browser",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split()[3]
+        page = browser_context.new_page()
+        try:
+            page.goto(url)
+            page.wait_for_selector("#timeline-note >> text=running:", timeout=30000)
+            page.wait_for_selector("#timeline-note >> text=success", timeout=300000)
+            rows = page.locator("#timeline-table tbody tr")
+            assert rows.count() >= 10
+            sampling = page.locator('#timeline-table tr[data-phase="sampling"]')
+            assert sampling.locator("td").nth(1).inner_text() == "pass"
+            # the campaign's samples reached the event log and the mass bar
+            assert page.locator("#event-log tr[data-kind='ev-sample']").count() >= 1
+            assert float(page.inner_text("#ro-mass").split()[0]) > 1500
+        finally:
+            page.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    assert proc.returncode == 0
