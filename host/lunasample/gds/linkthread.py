@@ -80,8 +80,9 @@ class LinkThread(threading.Thread):
             self._watch()
             self._halt.wait(0.1)
 
-    def _set_state(self, state: str, why: str = "") -> None:
-        if state != self.state:
+    def _set_state(self, state: str, why: str = "", again: bool = False) -> None:
+        """Publish a change of state (or, with again, a new attempt's outcome)."""
+        if state != self.state or again:
             self.state = state
             log.info("link %s %s", state, why)
             self.publish(self.status(why))
@@ -122,7 +123,7 @@ class LinkThread(threading.Thread):
             lk.open()
         except UserError as e:
             lk.close()
-            self._set_state("lost" if self.connects else "connecting", str(e))
+            self._set_state("lost" if self.connects else "connecting", str(e), again=True)
             return False
         self.link = lk
         self.connects += 1
