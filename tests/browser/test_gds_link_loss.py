@@ -35,10 +35,14 @@ def test_lost_board_shows_and_reconnects(browser_context: Any, tmp_path: Any) ->
         banner = page.locator("#banner")
         assert banner.is_visible() and "BOARD LOST" in banner.inner_text()
         assert page.locator("#estop").is_visible()
+        # the last safety state heard is no longer shown as current
+        assert page.get_attribute("#safety-state", "data-state") == "unknown"
+        assert page.inner_text("#safety-state").startswith("last seen ")
         # the board comes back on the same port: the link reconnects unasked
         board = EmulatedBoard(speed=1.0, fs_dir=flash, tcp_port=port).start()
         page.wait_for_selector('#link-state[data-state="up"]')
         assert banner.is_hidden()
+        page.wait_for_selector('#safety-state[data-state="SAFE"]')
         assert g.station.link.connects + g.station.link.link.stats["reconnects"] >= 2
         # and telemetry flows again from the new board, which was asked for it anew
         page.wait_for_function(

@@ -147,7 +147,7 @@ class LinkThread(threading.Thread):
         try:
             self._setup(lk)
         except UserError as e:
-            log.warning("telemetry setup failed: %s", e)
+            log.info("telemetry setup failed: %s", e)
             return
         if params:
             self.publish({"type": "params", "rows": self._read_params(lk)})
@@ -233,7 +233,7 @@ class LinkThread(threading.Thread):
                 p = lk.command("PARAM", name=name)
                 rows.append({k: p.fields.get(k) for k in ("name", "value", "lo", "hi")})
         except UserError as e:
-            log.warning("parameter table incomplete: %s", e)
+            log.info("parameter table incomplete: %s", e)
         return rows
 
 

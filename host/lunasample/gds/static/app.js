@@ -142,14 +142,14 @@ function onMessage(m) {
   switch (m.type) {
     case "snapshot":
       $("#token-box").hidden = true;
-      onLink(m.link);
-      for (const t of m.tm) onTm(t, true);
+      for (const t of m.tm) onTm(t);
       for (const ev of m.events) logEntry(ev);
+      onLink(m.link);  // after the history: a lost board's last state is shown as stale
       onParams(m.params);
       if (m.timeline) onTimeline(m.timeline);
       break;
     case "link": onLink(m); break;
-    case "tm": onTm(m, false); break;
+    case "tm": onTm(m); break;
     case "ev": case "done": case "cmd": logEntry(m); break;
     case "params": onParams(m.rows); break;
     case "timeline": onTimeline(m); break;
@@ -173,6 +173,14 @@ function setLink(state, text) {
   banner.hidden = state === "up";
   banner.textContent = state === "up" ? "" : text;
   document.body.dataset.link = state;
+  if (state !== "up") {
+    // What the board last said is no longer known to hold.
+    const pill = $("#safety-state");
+    if (pill.dataset.state !== "unknown") {
+      pill.textContent = `last seen ${pill.textContent}`;
+      pill.dataset.state = "unknown";
+    }
+  }
 }
 
 function onLink(m) {
@@ -232,7 +240,7 @@ function makePlots() {
   }
 }
 
-function onTm(m, history) {
+function onTm(m) {
   const f = m.f;
   const t = Number(f.t) / 1000;
   const merge = gds.tm.t === f.t;  // a sample split over several frames shares its t
@@ -249,8 +257,7 @@ function onTm(m, history) {
     if (!n || d[0][n - 1] !== t) { d[0].push(t); vals.forEach((v, i) => d[i + 1].push(v)); }
     while (d[0].length && d[0][0] < t - WINDOW_S) d.forEach((col) => col.shift());
   }
-  if (!history) setSafety(gds.tm.st, gds.tm.flt);
-  else setSafety(gds.tm.st, gds.tm.flt);
+  setSafety(gds.tm.st, gds.tm.flt);
   gds.dirty = true;
 }
 
