@@ -157,6 +157,16 @@ def test_estop_on_space_and_button(page: Any, gds: Gds) -> None:
     page.keyboard.press("Space")
     wait_for("FAULT after Space", lambda: board_state(gds) == "FAULT")
     recover(page, gds)
+    # typing in a field: Space is a space, Esc is still the E-STOP
+    field = page.locator('form[data-cmd="SPIN"] [name="rpm"]')
+    field.fill("")
+    field.type("1 2")
+    assert field.input_value() == "1 2"
+    assert board_state(gds) == "SAFE"
+    field.press("Escape")
+    wait_for("FAULT after Esc in a field", lambda: board_state(gds) == "FAULT")
+    field.fill("")
+    recover(page, gds)
 
 
 def test_bad_argument_refused_in_page(page: Any, gds: Gds) -> None:

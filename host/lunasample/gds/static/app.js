@@ -226,7 +226,8 @@ function makePlots() {
     if (meta && meta.unit) s.unit = meta.unit;
     data[key] = [[], ...s.fields.map(() => [])];
     const series = [{ label: "board s" }, ...s.fields.map((f, i) => ({
-      label: (gds.tmMeta[f] && gds.tmMeta[f].doc) ? f : f, stroke: COLORS[i], width: 1.5 }))];
+      label: gds.tmMeta[f] && gds.tmMeta[f].doc ? `${f}: ${gds.tmMeta[f].doc}` : f,
+      stroke: COLORS[i], width: 1.5 }))];
     if (key === "mass") {
       data[key].push([]);
       series.push({ label: "target", stroke: "#999", dash: [6, 4], width: 1 });
