@@ -40,7 +40,9 @@ function checkOne(a, raw) {
   const choices = choicesOf(a);
   if (choices && choices.map(String).includes(text)) return [text, null];
   if (INT_TYPES.has(kind) || NUM_TYPES.has(kind)) {
-    const pattern = INT_TYPES.has(kind) ? /^[-+]?\d+$/ : /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+    // Integers as the board's parser takes them (proto.get_int): an optional
+    // minus and 1..10 decimal digits.
+    const pattern = INT_TYPES.has(kind) ? /^-?\d{1,10}$/ : /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
     if (!pattern.test(text)) {
       const what = INT_TYPES.has(kind) ? "an integer" : "a number";
       return [null, `must be ${what}, got "${text}"`];
