@@ -34,9 +34,18 @@ class Context:
 
 def _cmd_hello(ctx):
     def hello(seq, f):
-        ctx.comms.hello(f.get("sid", ""))
+        # The version first: a host speaking another one changes nothing here.
+        v = proto.get_int(f, "proto", 1, 255)
+        if v not in proto.PROTOCOL_VERSIONS:
+            have = "+".join([str(x) for x in proto.PROTOCOL_VERSIONS])
+            raise CmdError(proto.E_BAD_VERSION, "protocol %d not spoken here" % v,
+                           (("proto", have),))
+        sid = f.get("sid")
+        if not sid:
+            raise CmdError(proto.E_BAD_ARG, "missing sid")
+        ctx.comms.hello(sid)
         caps = "+".join(["core"] + sorted(ctx.sub))
-        return (("fw", VERSION), ("board", ctx.board["name"]), ("proto", proto.PROTOCOL_VERSION),
+        return (("fw", VERSION), ("board", ctx.board["name"]), ("proto", v),
                 ("caps", caps), ("cause", ctx.boot_cause), ("rate", ctx.board["loop_hz"]))
     return hello
 
@@ -82,9 +91,16 @@ def _core_commands(ctx, loop):
         return out
 
     def tmrate(seq, f):
-        hz = proto.get_int(f, "hz", 0, 100)
-        com.tm_period_ms = 1000 // hz if hz else 0
-        return (("hz", hz),)
+        if "hz" in f:
+            hz = proto.get_int(f, "hz", 0, 100)
+            com.tm_period_ms = 1000 // hz if hz else 0
+        if "sel" in f:
+            try:
+                com.tm_select(f["sel"])
+            except ValueError as e:
+                raise CmdError(proto.E_BAD_ARG, str(e))
+        p = com.tm_period_ms
+        return (("hz", 1000 // p if p else 0), ("sel", com.tm_selected()))
 
     def hbto(seq, f):
         com.hb_timeout_ms = proto.get_int(f, "ms", 500, 60000)
@@ -120,21 +136,21 @@ def _core_commands(ctx, loop):
                      ("PARAM", param), ("PARAMS", params)):
         com.register(name, fn)
 
-    mem = [0, 0]  # free heap; telemetry frames until it is measured again
+    mem = [0, time.ticks_add(time.ticks_ms(), -1000)]  # free heap; when measured (ms)
 
     def core_tm(out):
-        out.append(("st", S.STATE_NAMES[saf.state]))
+        out.append(("st", saf.state))
         out.append(("flt", saf.fault))
         out.append(("ovr", loop.overruns))
         out.append(("wst", loop.worst_us))
-        if mem[1] <= 0 and saf.state != S.BUSY:
+        now = time.ticks_ms()
+        if time.ticks_diff(now, mem[1]) >= 1000 and saf.state != S.BUSY:
             # mem_free() walks the whole heap's allocation table, ~8 ms on
-            # an RP2040 (longer than the step queue's margin): once a second
-            # at the 10 Hz telemetry rate, and not while a job moves
-            # anything (the figure stands until it ends).
+            # an RP2040 (longer than the step queue's margin): once a second,
+            # and not while a job moves anything (the figure stands until
+            # it ends).
             mem[0] = gc.mem_free()
-            mem[1] = 10
-        mem[1] -= 1
+            mem[1] = now
         out.append(("mem", mem[0]))
     com.tm_sources.append(core_tm)
 
@@ -238,7 +254,7 @@ def schedule(ctx, wdt):
 def service_step(ctx, wdt):
     """The loop's service phase (may allocate), service(t0) with t0 the
     tick's start: one subsystem's service in turn, then the link, whose
-    heartbeat and telemetry fill the tick's slack; starts the watchdog
+    heartbeat and telemetry go out when due; starts the watchdog
     (wdt[0]) at the first ARM."""
     comms = ctx.comms
     saf = ctx.safety
@@ -264,7 +280,7 @@ def service_step(ctx, wdt):
                 turn[1] = 0
             else:
                 turn[1] += 1
-        comms.service(now_ms, t0, period)
+        comms.service(now_ms)
         if wdt[0] is None and saf.state != S.SAFE:
             # The watchdog starts at the first ARM: once running it cannot be
             # stopped, and a board sitting at the REPL must not reset.

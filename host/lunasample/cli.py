@@ -14,6 +14,7 @@ from lunasample.commands import (
     flash_cmd,
     gds_cmd,
     journal_cmd,
+    log_cmd,
     mission_cmd,
     monitor_cmd,
     montecarlo_cmd,
@@ -24,7 +25,7 @@ from lunasample.commands import (
 from lunasample.errors import UserError
 
 COMMANDS = (mission_cmd, montecarlo_cmd, emulate_cmd, monitor_cmd, gds_cmd, status_cmd,
-            journal_cmd, rig_cmd, faults_cmd, flash_cmd, ports_cmd, dict_cmd)
+            journal_cmd, rig_cmd, faults_cmd, flash_cmd, ports_cmd, dict_cmd, log_cmd)
 
 DESCRIPTION = """\
 Lunar sample-return sampling controller, after Chang'e-5/6.

@@ -142,7 +142,7 @@ def test_seal_winds_the_core_into_the_container(rig: tuple[EmulatedBoard, Link])
 def test_drill_commands_check_state_and_arguments(rig: tuple[EmulatedBoard, Link]) -> None:
     b, lk = rig
     with pytest.raises(CommandRejected) as e:
-        lk.command("DRILL", depth=99999)
+        lk.send_command("DRILL", {"depth": 99999}, check=False)  # the board's check
     assert e.value.code == proto.E_OUT_OF_RANGE
     dones = done_collector(lk)
     seq = lk.command("DRILL", depth=500).int("re")

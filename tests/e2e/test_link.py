@@ -10,7 +10,7 @@ import pytest
 from lunasample.emulator.board import EmulatedBoard
 from lunasample.errors import UserError
 from lunasample.firmware.sampler import proto
-from lunasample.link.client import CommandRejected, Link
+from lunasample.link.client import ArgumentRefused, CommandRejected, Link
 from lunasample.link.framelog import read_log
 from lunasample.link.retry import RetryPolicy
 
@@ -23,15 +23,18 @@ def test_hello_reports_firmware_board_and_protocol(link: Link) -> None:
 
 
 def test_unknown_command_and_bad_argument_are_nakked(link: Link) -> None:
-    with pytest.raises(CommandRejected) as e:
-        link.command("FLY", to="moon")
-    assert e.value.code == proto.E_UNKNOWN_CMD
-    with pytest.raises(CommandRejected) as e:
-        link.command("TMRATE", hz=5000)
-    assert e.value.code == proto.E_OUT_OF_RANGE
-    with pytest.raises(CommandRejected) as e:
-        link.command("TMRATE", hz="fast")
-    assert e.value.code == proto.E_BAD_ARG
+    # The board's own checks (the host's dictionary check bypassed)...
+    for name, fields, code in (("FLY", {"to": "moon"}, proto.E_UNKNOWN_CMD),
+                               ("TMRATE", {"hz": 5000}, proto.E_OUT_OF_RANGE),
+                               ("TMRATE", {"hz": "fast"}, proto.E_BAD_ARG)):
+        with pytest.raises(CommandRejected) as e:
+            link.send_command(name, fields, check=False)
+        assert e.value.code == code and not isinstance(e.value, ArgumentRefused)
+        # ... and the host's, which sends nothing and names the same error.
+        tx = link.stats["tx"]
+        with pytest.raises(ArgumentRefused) as e:
+            link.command(name, **fields)
+        assert e.value.code == code and link.stats["tx"] == tx
 
 
 def test_repeated_sequence_number_is_answered_from_cache(link: Link) -> None:

@@ -94,7 +94,7 @@ def test_full_control_step_allocates_nothing(tmp_path: Path) -> None:
 
 
 CORE_TM_MEM = """
-import json
+import json, time
 from sampler import app, safety
 ctx, loop = app.build()
 core_tm = ctx.comms.tm_sources[-1]
@@ -110,6 +110,7 @@ for state, n in ((safety.SAFE, 1), (safety.BUSY, 25), (safety.SAFE, 25)):
     for i in range(n):  # 10 Hz telemetry, the heap shrinking
         keep.append(bytearray(512))
         vals.append(mem())
+        time.sleep_ms(100)
     seen.append(vals)
 print(json.dumps(seen))
 """

@@ -9,7 +9,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lunasample.firmware.sampler import proto
+from lunasample.firmware.sampler import packed, proto
 from tests.conftest import run_micropython
 
 KEY = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=6)
@@ -75,8 +75,13 @@ def _corpus(n: int, seed: int) -> list[bytes]:
     rng = random.Random(seed)
     out = []
     for i in range(n):
-        f = bytearray(proto.encode(rng.randrange(65536), "CMD", {"a": rng.randrange(-999, 999),
-                                                                  "txt": "x" * rng.randrange(5)}))
+        f = bytearray(
+            proto.encode(
+                rng.randrange(65536),
+                "CMD",
+                {"a": rng.randrange(-999, 999), "txt": "x" * rng.randrange(5)},
+            )
+        )
         kind = i % 4
         if kind == 1:
             f[rng.randrange(len(f) - 1)] = rng.randrange(256)
@@ -130,14 +135,17 @@ def _reference_frame(seq: int, mtype: str, fields: list[tuple[str, object]]) -> 
 
 FIELDS = st.lists(st.tuples(KEY, VALUE), max_size=8)
 # Around the machine-word bound where the builder writes digits itself.
-EDGE_INT = st.sampled_from([0, -1, 9, 10, -10, 2**30 - 1, -(2**30) + 1, 2**30, -(2**30),
-                            2**31, -(2**31), 10**12])
+EDGE_INT = st.sampled_from(
+    [0, -1, 9, 10, -10, 2**30 - 1, -(2**30) + 1, 2**30, -(2**30), 2**31, -(2**31), 10**12]
+)
 
 
-@given(st.integers(0, proto.SEQ_MOD - 1), TYPE, FIELDS, st.lists(st.tuples(KEY, EDGE_INT),
-                                                                 max_size=3))
-def test_encode_matches_the_spec(seq: int, mtype: str, fields: list[tuple[str, object]],
-                                 edges: list[tuple[str, object]]) -> None:
+@given(
+    st.integers(0, proto.SEQ_MOD - 1), TYPE, FIELDS, st.lists(st.tuples(KEY, EDGE_INT), max_size=3)
+)
+def test_encode_matches_the_spec(
+    seq: int, mtype: str, fields: list[tuple[str, object]], edges: list[tuple[str, object]]
+) -> None:
     fields = fields + edges
     want = _reference_frame(seq, mtype, fields)
     if len(want) > proto.MAX_FRAME:
@@ -158,7 +166,7 @@ def test_encode_is_identical_on_both_interpreters() -> None:
     for _ in range(300):
         fields = []
         for i in range(rnd.randrange(0, 14)):
-            v: object = rnd.choice(ints) if rnd.random() < 0.3 else rnd.randrange(-10**9, 10**9)
+            v: object = rnd.choice(ints) if rnd.random() < 0.3 else rnd.randrange(-(10**9), 10**9)
             if rnd.random() < 0.3:
                 v = "".join(rnd.choice("ABCxyz09 ._-:") for _ in range(rnd.randrange(0, 20)))
             fields.append((f"k{i}", v))
@@ -192,3 +200,51 @@ def test_get_int_checks_range() -> None:
             assert e.args[0] == code
         else:
             raise AssertionError(bad)
+
+
+PACKED = st.lists(st.integers(min_value=-(2**30) + 1, max_value=2**30 - 1), max_size=30)
+
+
+@given(PACKED)
+def test_packed_values_round_trip_and_stay_frame_safe(values: list[int]) -> None:
+    text = packed.pack(values)
+    assert packed.unpack(text) == values
+    assert not set(text) & set("$*,=") and all(" " < c <= "~" for c in text)
+    assert len(text) <= 7 * len(values)
+    frame = proto.encode(1, "TM", {"v": text}) if len(text) < 150 else None
+    if frame is not None:
+        assert packed.unpack(proto.decode(frame)[2]["v"]) == values
+
+
+@given(st.text(alphabet=[chr(c) for c in range(32, 127)], max_size=20))
+def test_unpack_takes_only_packed_text(text: str) -> None:
+    try:
+        values = packed.unpack(text)
+    except ValueError:
+        return
+    assert packed.pack(values) == text  # one spelling per list of values
+
+
+def test_packed_values_are_the_same_in_micropython() -> None:
+    rng = random.Random(5)
+    values = [rng.randrange(-(2**30) + 1, 2**30) >> rng.randrange(31) for _ in range(300)]
+    script = (
+        "from sampler import packed\n"
+        f"v = {values!r}\n"
+        "t = packed.pack(v)\n"
+        "print(t)\n"
+        "print(packed.unpack(t) == v)\n"
+    )
+    r = run_micropython(script, heap_kb=256)
+    assert r.returncode == 0, r.stderr
+    text, same = r.stdout.split()
+    assert text == packed.pack(values) and same == "True"
+
+
+def test_an_overlong_frame_keeps_its_seq_for_the_nak() -> None:
+    r = proto.LineReader()
+    line = b"$4321,JADD,kind=" + b"x" * 300 + b"\n"
+    got = [x for x in (r.feed(b) for b in line) if x is not None]
+    assert got == [b""] and r.seq_of_long == 4321
+    got = [x for x in (r.feed(b) for b in b"y" * 300 + b"\n") if x is not None]
+    assert got == [b""] and r.seq_of_long == -1  # no frame start: no seq

@@ -211,6 +211,8 @@ def _check(d: Dictionary) -> None:
     if ids != list(range(len(ids))) or len(ids) > TM_MAX_FIELDS:
         raise DictionaryError(f"telemetry ids must run 0..{len(ids) - 1} (at most 64)")
     for t in d.telemetry:
+        if len(t.get("label", "")) > 18 or not t.get("label"):
+            raise DictionaryError(f"telemetry {t['name']}: label missing or over 18 characters")
         if t.get("enum") and t["enum"] not in enums:
             raise DictionaryError(f"telemetry {t['name']}: unknown enum {t['enum']}")
     for p in d.params:

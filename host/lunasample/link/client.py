@@ -9,19 +9,29 @@ import random
 import select
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import serial
 
+from lunasample import dictionary, paths
 from lunasample.errors import UserError
-from lunasample.firmware.sampler import proto
+from lunasample.firmware.sampler import packed, proto
 from lunasample.link.framelog import FrameLog
 from lunasample.link.retry import RetryPolicy
 from lunasample.link.transport import open_port
 
 Fields = dict[str, str]
+
+
+def _board_file(name: str) -> dict[str, object] | None:
+    """The board file named in HELLO (its limits refine argument ranges), if known here."""
+    try:
+        return paths.load_board(name)
+    except (UserError, OSError, ValueError):
+        return None
 
 
 def _read_chunk(ser: serial.SerialBase, wait_s: float = 0.05) -> bytes:
@@ -55,14 +65,27 @@ class LinkError(UserError):
 
 
 class CommandRejected(UserError):
-    """The board answered NAK (or DONE with ok=0)."""
+    """The board answered NAK (or DONE with ok=0). `fields` are the reply's."""
 
-    def __init__(self, command: str, code: int, text: str) -> None:
+    def __init__(self, command: str, code: int, text: str, fields: Fields | None = None) -> None:
         name = proto.ERROR_NAMES.get(code, "error")
         super().__init__(f"board rejected {command}: {name} ({code}): {text}")
         self.command = command
         self.code = code
         self.text = text
+        self.fields = fields or {}
+
+
+class ArgumentRefused(CommandRejected):
+    """The host refused a command before sending it: its arguments break the
+    dictionary (code: the error the board would answer with)."""
+
+    def __init__(self, command: str, code: int, text: str) -> None:
+        UserError.__init__(self, f"{text} (not sent)")
+        self.command = command
+        self.code = code
+        self.text = text
+        self.fields = {}
 
 
 @dataclass
@@ -71,6 +94,7 @@ class Frame:
     mtype: str
     fields: Fields
     t: float = field(default_factory=time.monotonic)
+    size: int = 0  # bytes on the wire, newline included (0: not received)
 
     def int(self, key: str, default: int = 0) -> int:
         """A field as int (default when absent or not a number)."""
@@ -148,7 +172,18 @@ class Link:
         self.hello: Hello | None = None
         self.last_rx = 0.0
         self.telemetry: Fields = {}
-        self.stats = {"tx": 0, "rx": 0, "bad": 0, "retries": 0, "rx_lost": 0, "reconnects": 0}
+        # The ids of a packed TM frame's values, from the last TMRATE reply.
+        self.tm_sel: str | None = None
+        self.dictionary = dictionary.load()
+        self.stats = {
+            "tx": 0,
+            "rx": 0,
+            "bad": 0,
+            "retries": 0,
+            "rx_lost": 0,
+            "reconnects": 0,
+            "tm_unknown": 0,
+        }
         self._seq = random.randrange(proto.SEQ_MOD)
         self._ser: serial.SerialBase | None = None
         self._lock = threading.Lock()
@@ -161,6 +196,7 @@ class Link:
         self._session_ok.set()
         self._reader: threading.Thread | None = None
         self._last_board_seq: int | None = None
+        self._board_file: dict[str, object] | None = None
 
     # -- session -------------------------------------------------------
     def open(self) -> Hello:
@@ -172,9 +208,21 @@ class Link:
         return self.handshake()
 
     def handshake(self) -> Hello:
-        """HELLO: learn the board; refuse an incompatible protocol version."""
+        """HELLO: learn the board; refuse an incompatible protocol version.
+
+        The host offers its version; a board that does not speak it answers
+        NAK bad_version with the versions it does speak (`proto`).
+        """
         try:
             r = self.command("HELLO", sid=self.sid, proto=proto.PROTOCOL_VERSION)
+        except CommandRejected as e:
+            if e.code != proto.E_BAD_VERSION:
+                raise
+            raise LinkError(
+                f"board on {self.port} speaks protocol v{e.fields.get('proto', '?')}, this host "
+                f"speaks v{proto.PROTOCOL_VERSION}: flash matching firmware with "
+                "`lunasample flash`"
+            ) from None
         except LinkError:
             raise LinkError(
                 f"no answer from a lunasample board on {self.port} "
@@ -190,10 +238,12 @@ class Link:
         )
         if h.protocol != proto.PROTOCOL_VERSION:
             raise LinkError(
-                f"board on {self.port} speaks protocol v{h.protocol}, this host speaks "
-                f"v{proto.PROTOCOL_VERSION}: flash matching firmware with `lunasample flash`"
+                f"board on {self.port} answered HELLO with protocol v{h.protocol}, this host "
+                f"speaks v{proto.PROTOCOL_VERSION}: flash matching firmware with "
+                "`lunasample flash`"
             )
         self.hello = h
+        self._board_file = _board_file(h.board)
         return h
 
     def close(self) -> None:
@@ -226,12 +276,40 @@ class Link:
     def command(self, mtype: str, **fields: object) -> Frame:
         """Send a command and return its ACK; NAK raises CommandRejected.
 
-        A lost frame or reply is resent (same seq) up to the retry budget.
+        The arguments are checked against the dictionary first (with the
+        board file's limits once HELLO named the board): a bad one raises
+        ArgumentRefused and nothing is sent. A lost frame or reply is resent
+        (same seq) up to the retry budget.
         """
+        return self.send_command(mtype, fields)
+
+    def send_command(self, mtype: str, fields: dict[str, object], check: bool = True) -> Frame:
+        """command() with the fields as a dict; check=False sends arguments
+        the dictionary would refuse (to test the board's own checks)."""
+        if check:
+            try:
+                self.dictionary.check_args(mtype, fields, self._board_file)  # type: ignore[arg-type]
+            except dictionary.ArgError as e:
+                raise ArgumentRefused(mtype, e.code, e.text) from None
+        return self._send(mtype, fields)
+
+    def _send(self, mtype: str, fields: dict[str, object]) -> Frame:
+        seq, p = self._start(mtype, fields)
+        return self._finish(seq, p)
+
+    def _start(self, mtype: str, fields: dict[str, object]) -> tuple[int, _Pending]:
+        """Number, register and send a command frame (first attempt)."""
         seq = self._next_seq()
         p = _Pending(mtype, proto.encode(seq, mtype, {k: v for k, v in fields.items()}))
         with self._lock:
             self._pending[seq] = p
+        self._write(p.frame)
+        return seq, p
+
+    def _finish(self, seq: int, p: _Pending) -> Frame:
+        """Wait for the reply to a sent command, resending the same frame
+        (same seq) on each timeout; the ACK, or CommandRejected for a NAK."""
+        mtype = p.mtype
         try:
             for attempt, wait in enumerate(self.retry.timeouts()):
                 if attempt:
@@ -240,21 +318,70 @@ class Link:
                         # After a reboot, resend only once the new HELLO is
                         # done, so what the board records names our session.
                         self._session_ok.wait(self.reconnect_s)
-                p.event.clear()
-                self._write(p.frame)
+                    p.event.clear()
+                    self._write(p.frame)
                 if self._wait_reply(p, wait):
                     break
             else:
-                raise LinkError(f"no reply to {mtype} from {self.port} after "
-                                f"{self.retry.retries + 1} attempts")
+                raise LinkError(
+                    f"no reply to {mtype} from {self.port} after {self.retry.retries + 1} attempts"
+                )
             assert p.ack is not None
             if p.ack.mtype == "NAK":
-                raise CommandRejected(mtype, p.ack.int("err"), p.ack.fields.get("msg", ""))
+                raise CommandRejected(
+                    mtype, p.ack.int("err"), p.ack.fields.get("msg", ""), p.ack.fields
+                )
             return p.ack
         finally:
             if p.ack is None or p.ack.fields.get("ack") != "acc":
                 with self._lock:
                     self._pending.pop(seq, None)
+
+    def command_window(
+        self,
+        commands: Iterable[tuple[str, dict[str, object]]],
+        window: int = 8,
+        check: bool = True,
+    ) -> list[Frame | CommandRejected]:
+        """Send commands in order with up to `window` awaiting their replies.
+
+        The board answers each as it arrives (replies matched by seq), so a
+        window hides the round trip. Returns, in order, each command's ACK
+        or the CommandRejected of its NAK; LinkError if one is lost after
+        its retries. Every command's arguments are checked before any is
+        sent. Long commands return their ACK acc; wait for DONE with run().
+        """
+        if window < 1:
+            raise ValueError("window must be >= 1")
+        cmds = [(m, dict(f)) for m, f in commands]
+        if check:
+            for m, f in cmds:
+                try:
+                    self.dictionary.check_args(m, f, self._board_file)  # type: ignore[arg-type]
+                except dictionary.ArgError as e:
+                    raise ArgumentRefused(m, e.code, e.text) from None
+        out: list[Frame | CommandRejected] = []
+        inflight: deque[tuple[int, _Pending]] = deque()
+
+        def finish_oldest() -> None:
+            seq, p = inflight.popleft()
+            try:
+                out.append(self._finish(seq, p))
+            except CommandRejected as e:
+                out.append(e)
+
+        try:
+            for m, f in cmds:
+                if len(inflight) >= window:
+                    finish_oldest()
+                inflight.append(self._start(m, f))
+            while inflight:
+                finish_oldest()
+        finally:
+            with self._lock:  # after a LinkError: forget the rest
+                for seq, _ in inflight:
+                    self._pending.pop(seq, None)
+        return out
 
     def _wait_reply(self, p: _Pending, wait: float) -> bool:
         deadline = time.monotonic() + wait
@@ -269,8 +396,10 @@ class Link:
                 return False
             if p.event.wait(min(left, 0.05)):
                 ack = p.ack
-                if ack is not None and ack.mtype == "NAK" and ack.int("err") in (
-                    proto.E_BAD_CRC, proto.E_BAD_FRAME, proto.E_TOO_LONG
+                if (
+                    ack is not None
+                    and ack.mtype == "NAK"
+                    and ack.int("err") in (proto.E_BAD_CRC, proto.E_BAD_FRAME, proto.E_TOO_LONG)
                 ):
                     p.ack = None  # our frame was damaged on the way: resend now
                     return False
@@ -282,7 +411,7 @@ class Link:
         timeout_board_s counts the board's own clock, so an emulator running
         50x faster than real time finishes in 1/50 of the wall time.
         """
-        ack = self.command(mtype, **fields)
+        ack = self.send_command(mtype, fields)
         if ack.fields.get("ack") != "acc":
             return ack
         seq = int(ack.fields["re"])
@@ -298,8 +427,9 @@ class Link:
                 if p.rebooted:
                     raise LinkError(f"the board rebooted during {mtype}")
                 if (self.clock.board_ms - start_ms) / 1000.0 > timeout_board_s:
-                    raise LinkError(f"{mtype} did not finish within {timeout_board_s:g} s "
-                                    "of board time")
+                    raise LinkError(
+                        f"{mtype} did not finish within {timeout_board_s:g} s of board time"
+                    )
                 if time.monotonic() - self.last_rx > self.silence_timeout_s:
                     if self._connected.is_set():
                         raise LinkError(f"board on {self.port} went silent during {mtype}")
@@ -312,6 +442,32 @@ class Link:
         if p.done.int("ok") != 1:
             raise CommandRejected(mtype, p.done.int("err"), p.done.fields.get("msg", ""))
         return p.done
+
+    def unpack_tm(self, text: str) -> Fields | None:
+        """A packed TM frame's values by name (as text, states by name), or
+        None when the layout (the last TMRATE's sel) is unknown or does not
+        match."""
+        sel = self.tm_sel
+        if not sel:
+            return None
+        try:
+            values = packed.unpack(text)
+        except ValueError:
+            return None
+        if len(values) != len(sel):
+            return None
+        out: Fields = {}
+        d = self.dictionary
+        for c, v in zip(sel, values, strict=True):
+            f = d.tm_by_char(c)
+            if f is None:
+                return None
+            if f["name"] == "st":
+                names = d.enum("states")
+                out["st"] = names[v] if 0 <= v < len(names) else str(v)
+            else:
+                out[f["name"]] = str(v)
+        return out
 
     # -- wire ----------------------------------------------------------
     def _write(self, frame: bytes) -> None:
@@ -382,8 +538,9 @@ class Link:
             self._session_ok.set()
         if resend:
             with self._lock:
-                waiting = [p for p in self._pending.values()
-                           if p.ack is not None and p.done is None]
+                waiting = [
+                    p for p in self._pending.values() if p.ack is not None and p.done is None
+                ]
             for p in waiting:
                 self._write(p.frame)
 
@@ -405,12 +562,21 @@ class Link:
             if 1 < gap < 1000:
                 self.stats["rx_lost"] += gap - 1
         self._last_board_seq = seq
-        fr = Frame(seq, mtype, fields)
+        if mtype == "TM" and "v" in fields:
+            named = self.unpack_tm(fields["v"])
+            if named is None:
+                self.stats["tm_unknown"] += 1
+            else:
+                fields = named
+        fr = Frame(seq, mtype, fields, size=len(line) - start)
         if mtype in ("ACK", "NAK", "DONE"):
             re = fr.int("re", -1)
             with self._lock:
                 p = self._pending.get(re)
             if p is not None:
+                if p.mtype == "TMRATE" and mtype == "ACK" and "sel" in fields:
+                    # Here, not in command(): the first TM may follow at once.
+                    self.tm_sel = fields["sel"]
                 if mtype == "DONE":
                     p.done = fr
                 elif p.ack is None or mtype == "ACK":
@@ -422,11 +588,8 @@ class Link:
             # so this keeps pace with any emulator speed.
             self._write(proto.encode(self._next_seq(), "HB"))
         elif mtype == "TM":
-            self.clock.update(fr.int("t"))
-            # A sample too big for one frame comes as several with the same t.
-            if self.telemetry.get("t") == fields.get("t"):
-                self.telemetry = {**self.telemetry, **fields}
-            else:
+            if "t" in fields:
+                self.clock.update(fr.int("t"))
                 self.telemetry = fields
         elif mtype == "EV" and fields.get("kind") == "boot" and self.hello is not None:
             # The board rebooted (power cut, watchdog): it forgot our session
