@@ -199,9 +199,9 @@ function onLink(m) {
 
 function setSafety(st, flt) {
   const el = $("#safety-state");
-  el.dataset.state = st;
+  if (el.dataset.state !== st) el.dataset.state = st;
   const name = flt && flt !== "0" && flt !== "none" ? (gds.faultNames[flt] || flt) : "";
-  el.textContent = name ? `${st} · ${name}` : st;
+  setText(el, name ? `${st} · ${name}` : st);
 }
 
 // ---- telemetry --------------------------------------------------------------
@@ -262,27 +262,42 @@ function onTm(m) {
   }
   setSafety(gds.tm.st, gds.tm.flt);
   gds.dirty = true;
+  scheduleDraw();
+}
+
+// Text changes only: rewriting an unchanged text still costs a layout and a paint.
+function setText(el, text) {
+  if (el && el.textContent !== text) el.textContent = text;
+}
+
+// Redraws once per animation frame while telemetry comes in, and not at all
+// otherwise, so the page leaves the CPU to the board, the link and its events.
+function scheduleDraw() {
+  if (!gds.drawPending) {
+    gds.drawPending = true;
+    requestAnimationFrame(draw);
+  }
 }
 
 function draw() {
-  if (gds.dirty) {
-    gds.dirty = false;
-    for (const [key, plot] of gds.plots) plot.setData(data[key]);
-    const tm = gds.tm;
-    const massG = tmValue("mass") || 0;
-    const pct = Math.max(0, Math.min(100, 100 * massG / MASS_TARGET_G));
-    for (const t of gds.dict.telemetry || []) {
-      const el = document.getElementById("ro-" + t.name);
-      if (el) el.textContent = tmText(t);
-    }
-    $("#mass-bar").style.width = `${pct}%`;
-    $("#mass-text").textContent = `${massG.toFixed(1)} g of ${MASS_TARGET_G} g`;
-    $("#board-time").textContent = `board t ${(Number(tm.t || 0) / 1000).toFixed(1)} s`;
-  }
+  gds.drawPending = false;
+  if (!gds.dirty) return;
+  gds.dirty = false;
+  for (const [key, plot] of gds.plots) plot.setData(data[key]);
+  const tm = gds.tm;
+  const massG = tmValue("mass") || 0;
+  const pct = Math.max(0, Math.min(100, 100 * massG / MASS_TARGET_G));
+  for (const t of gds.dict.telemetry || []) setText(document.getElementById("ro-" + t.name), tmText(t));
+  const bar = $("#mass-bar");
+  if (bar && bar.style.width !== `${pct}%`) bar.style.width = `${pct}%`;
+  setText($("#mass-text"), `${massG.toFixed(1)} g of ${MASS_TARGET_G} g`);
+  setText($("#board-time"), `board t ${(Number(tm.t || 0) / 1000).toFixed(1)} s`);
+}
+
+function showAge() {
   const age = (performance.now() - gds.lastTmAt) / 1000;
-  $("#tm-age").textContent = gds.lastTmAt === 0 ? "(no telemetry yet)"
-    : age > 3 ? `(STALE: last sample ${age.toFixed(0)} s ago)` : "";
-  requestAnimationFrame(draw);
+  setText($("#tm-age"), gds.lastTmAt === 0 ? "(no telemetry yet)"
+    : age > 3 ? `(STALE: last sample ${age.toFixed(0)} s ago)` : "");
 }
 
 function tmValue(name) {
@@ -552,6 +567,7 @@ async function start() {
   buildCommands();
   if (gds.tokenRequired && !gds.token) showTokenBox("Enter the token printed by lunasample gds.");
   connect();
-  requestAnimationFrame(draw);
+  setInterval(showAge, 500);
+  showAge();
 }
 start();
