@@ -236,7 +236,7 @@ def test_no_token_is_refused(gds: Gds, browser_context: Any) -> None:
     try:
         pg.goto(gds.url)
         pg.wait_for_selector("#token-box:not([hidden])")
-        pg.wait_for_selector('#link-state[data-state="server"]')
+        pg.wait_for_selector('#link-state[data-state="denied"]')
         pg.keyboard.press("Escape")
         pg.wait_for_selector("#estop-status >> text=E-STOP NOT CONFIRMED")
         assert "token" in pg.inner_text("#estop-status")

@@ -132,7 +132,7 @@ function connect() {
     }
     if (e.code === 4401) {
       showTokenBox("The token was refused or is missing.");
-      setLink("server", "token required: commands and telemetry refused");
+      setLink("denied", "This ground station needs its token: telemetry and commands refused.");
       return;
     }
     setLink("server", "ground station server unreachable: retrying");
@@ -170,7 +170,7 @@ function setLink(state, text) {
   const el = $("#link-state");
   el.dataset.state = state;
   el.textContent = { up: "LINK UP", connecting: "CONNECTING", lost: "BOARD LOST",
-                     server: "SERVER LOST" }[state] || state;
+                     server: "SERVER LOST", denied: "TOKEN NEEDED" }[state] || state;
   const banner = $("#banner");
   banner.hidden = state === "up";
   banner.textContent = state === "up" ? "" : text;
