@@ -18,6 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -74,6 +75,7 @@ class Station:
         self.timeline_path = timeline_path
         self._halt = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._estop_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gds-estop")
 
     def start(self) -> Station:
         """Start the link thread (and the timeline file's watcher)."""
@@ -88,6 +90,7 @@ class Station:
     def stop(self) -> None:
         self._halt.set()
         self.link.stop()
+        self._estop_pool.shutdown(wait=False)
         if self._watcher is not None:
             self._watcher.join(timeout=3)
 
@@ -171,7 +174,11 @@ class Station:
                 err = dictionary_mod.load().error_name(e.code)
                 reply = {"ok": False, "err": err, "code": e.code, "msg": e.text}
             else:
-                reply = await asyncio.to_thread(self.link.command, name, args)
+                # E-STOPs have threads of their own: never queued behind
+                # commands waiting on a silent board.
+                pool = self._estop_pool if name == "ESTOP" else None
+                loop = asyncio.get_running_loop()
+                reply = await loop.run_in_executor(pool, self.link.command, name, args)
         self.publish(
             {
                 "type": "cmd",
