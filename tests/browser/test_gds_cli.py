@@ -11,17 +11,7 @@ from typing import Any
 
 import pytest
 
-
-def gds_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "LUNASAMPLE_GDS_TOKEN"}
-    return subprocess.run(
-        [sys.executable, "-m", "lunasample.cli", "gds", "--no-browser", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
+from lunasample.cli import main
 
 
 @pytest.mark.parametrize(
@@ -32,24 +22,39 @@ def gds_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]
         (("--http-port", "70000"), "--http-port 70000 is not a TCP port"),
         (("--tm-rate", "0"), "--tm-rate 0 is outside 1..100 Hz"),
         (("--timeline", "/nonexistent/timeline.json"), "no such file"),
+        (("--params", "/nonexistent/params.toml"), "--params needs --mission"),
+        (("--mission", "--params", "/nonexistent/params.toml"), "params.toml: file not found"),
+        (("--mission", "--timeline", __file__), "--timeline and --mission both"),
+        (("--speed", "-1"), "--speed -1 must be 0"),
     ],
 )
-def test_bad_options_are_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
-    r = gds_cli(*args)
-    assert r.returncode == 2, r.stderr
-    assert message in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+def test_bad_options_are_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    message: str,
+) -> None:
+    monkeypatch.delenv("LUNASAMPLE_GDS_TOKEN", raising=False)
+    rc = main(["gds", "--no-browser", *args])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_busy_http_port_is_refused_before_the_board_starts() -> None:
+def test_busy_http_port_is_refused_before_the_board_starts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LUNASAMPLE_GDS_TOKEN", raising=False)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen(1)
         port = s.getsockname()[1]
-        r = gds_cli("--http-port", str(port))
-    assert r.returncode == 2
-    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
-    assert "emulated" not in r.stdout
+        rc = main(["gds", "--no-browser", "--http-port", str(port)])
+    out = capsys.readouterr()
+    assert rc == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in out.err
+    assert "ground station on" not in out.out
 
 
 @pytest.mark.browser
