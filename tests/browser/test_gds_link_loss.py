@@ -54,3 +54,26 @@ def test_lost_board_shows_and_reconnects(browser_context: Any, tmp_path: Any) ->
         page.close()
         stop_gds(g)
         board.stop()
+
+
+def test_page_survives_a_server_restart(browser_context: Any, tmp_path: Any) -> None:
+    from lunasample.gds.server import ThreadedServer
+
+    with EmulatedBoard(speed=1.0, fs_dir=tmp_path / "flash") as board:
+        g = start_gds(board)
+        page = browser_context.new_page()
+        page.set_default_timeout(15000)
+        try:
+            page.goto(g.url + f"#token={TOKEN}")
+            page.wait_for_selector('#link-state[data-state="up"]')
+            port = g.server.sock.getsockname()[1]
+            g.server.stop()
+            page.wait_for_selector('#link-state[data-state="server"]')
+            assert "server unreachable" in page.inner_text("#banner")
+            g.server = ThreadedServer(g.station, port=port).start()
+            # the page reconnects by itself, with the token it kept
+            page.wait_for_selector('#link-state[data-state="up"]')
+            page.wait_for_function("performance.now() - window.gds.lastTmAt < 500")
+        finally:
+            page.close()
+            stop_gds(g)
