@@ -18,7 +18,7 @@ TM_ID_BASE = const(62)
 # --- end generated ---
 
 _CACHE = const(8)
-_RX_BUDGET = const(512)  # bytes read per pass, so a flood cannot hold the loop
+_RX_BUDGET = const(128)  # bytes read per pass (~6 commands), so a flood cannot hold the loop
 _HB_PERIOD_MS = const(1000)
 
 ACCEPTED = "accepted"  # a handler's return value for long-running commands

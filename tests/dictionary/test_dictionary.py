@@ -62,6 +62,7 @@ def test_an_unknown_error_name_is_refused() -> None:
         ("MOVE", {"j1": 180001}, proto.E_OUT_OF_RANGE),
         ("TMRATE", {"hz": 101}, proto.E_OUT_OF_RANGE),
         ("HELLO", {"sid": "a,b", "proto": 1}, proto.E_BAD_ARG),
+        ("PARAM", {"name": "no_such_param"}, proto.E_BAD_ARG),
     ],
 )
 def test_bad_arguments_are_refused_with_the_boards_code(
@@ -81,6 +82,7 @@ def test_bad_arguments_are_refused_with_the_boards_code(
         ("TMRATE", {}),
         ("PING", {"n": "5"}),
         ("HELLO", {"sid": "0a1b2c3d", "proto": 1}),
+        ("PARAM", {"name": "drill_rpm", "value": 100}),
     ],
 )
 def test_good_arguments_pass(name: str, fields: dict[str, object]) -> None:

@@ -15,7 +15,7 @@ def test_a_window_of_commands_is_answered_in_order(fast_board: EmulatedBoard) ->
         before = lk.command("STATUS").int("cmds")
         cmds: list[tuple[str, dict[str, object]]] = [("PING", {"n": i}) for i in range(40)]
         cmds[17] = ("PARAM", {"name": "no_such_param"})  # NAK bad_arg from the board
-        out = lk.command_window(cmds, window=8)
+        out = lk.command_window(cmds, window=8, check=False)
         assert len(out) == 40
         for i, r in enumerate(out):
             if i == 17:

@@ -112,6 +112,14 @@ class Dictionary:
         return None
 
     # -- argument checks -------------------------------------------------
+    def choices(self, arg: Entry) -> list[str] | None:
+        """The values a text argument may take (`choices`, or `choices_from`
+        = "params": the parameter names), None when free."""
+        if arg.get("choices_from") == "params":
+            return [str(p["name"]) for p in self.params]
+        c = arg.get("choices")
+        return [str(x) for x in c] if c else None
+
     def arg_range(self, arg: Entry, board: dict[str, Any] | None = None) -> tuple[int, int]:
         """(min, max) of an integer argument or parameter, with the board
         file's own bound when `max_board` names one and the board is known."""
@@ -165,7 +173,7 @@ class Dictionary:
                     raise ArgError(rng, f"{name}: {k}={n} outside {lo}..{hi}{unit}")
             else:
                 s = str(v)
-                choices = a.get("choices")
+                choices = self.choices(a)
                 if choices and s not in choices:
                     raise ArgError(bad, f"{name}: {k}={s!r} not one of {', '.join(choices)}")
                 if not s or any(c in "$*,=" or not " " <= c <= "~" for c in s):
@@ -251,6 +259,9 @@ def as_json() -> dict[str, Any]:
         t["char"] = chr(TM_ID_BASE + t["id"])
     for c in out["commands"]:
         for a in c["args"]:
+            choices = d.choices(a)
+            if choices is not None:
+                a["choices"] = choices
             a.setdefault("unit", "")
             a.setdefault("min", None)
             a.setdefault("max", None)

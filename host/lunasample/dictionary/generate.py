@@ -116,7 +116,9 @@ def _arg_md(a: dict[str, object], d: dictionary.Dictionary) -> str:
             bits.append(f"board: `{a['max_board']}`")
     else:
         bits.append("text")
-    if a.get("choices"):
+    if a.get("choices_from") == "params":
+        bits = ["a parameter name (Parameters)"]
+    elif a.get("choices"):
         bits = ["/".join(str(c) for c in a["choices"])]  # type: ignore[attr-defined]
     if a.get("unit"):
         bits.append(str(a["unit"]))
