@@ -32,6 +32,10 @@ def unpack(s):
             if shift > 30:
                 raise ValueError("packed value too long")
         elif proto.Z_LAST <= c < proto.Z_LAST + 32:
+            if shift and c == proto.Z_LAST:
+                # a zero top digit after others: an overlong spelling the
+                # writer never makes, refused so each value has one spelling
+                raise ValueError("packed value has a zero top digit")
             z |= (c - proto.Z_LAST) << shift
             out.append(-((z + 1) >> 1) if z & 1 else z >> 1)
             z = 0
