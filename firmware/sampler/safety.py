@@ -25,10 +25,16 @@ F_CALIBRATION = const(10)
 F_STORAGE = const(11)
 F_JOINT_LIMIT = const(12)
 F_DEPTH_LIMIT = const(13)
+F_ESTOP_INPUT = const(14)  # the hardwired e-stop loop opened: pressed, or its wire cut
+F_ESTOP_BOOT = const(15)  # the e-stop loop was already open at boot
+F_SWITCH_OPEN = const(16)  # a limit/home switch read open at boot: wire cut, or on its switch
+F_ADC_RANGE = const(17)  # a current sense read at its ADC's top: over range, not a current
+F_SCALE_RATE = const(18)  # the HX711 converts at another rate than its RATE pin selects
 FAULT_NAMES = (
     "none", "estop", "drill_jam", "drill_stall", "encoder_lost", "scale_timeout",
     "scale_stuck", "limit_switch", "arm_stall", "overcurrent", "calibration",
-    "storage", "joint_limit", "depth_limit",
+    "storage", "joint_limit", "depth_limit", "estop_input", "estop_boot", "switch_open",
+    "adc_range", "scale_rate",
 )
 
 # Why the board went to SAFE on its own (reported when the link returns).
@@ -43,6 +49,9 @@ class Safety:
         self.state = SAFE
         self.fault = F_NONE
         self.reason = R_BOOT
+        # 1 after an e-stop (ESTOP, the hardwired loop): movers also cut what
+        # a plain stop holds (the scoop servo's pulses). RESET clears it.
+        self.cut = 0
         self._movers = ()
         # Pending events as ints (kind<<8 | value); sent by the link outside
         # the control step. A small ring: no allocation when raised.
@@ -81,13 +90,17 @@ class Safety:
         return self._ev[i], self._ev[i + 1]
 
     def estop(self):
-        self.stop_all()
+        self.cut = 1
         self.trip(F_ESTOP)
 
     def trip(self, code):
         """Enter FAULT with `code`, stopping all motion. Allocation-free."""
         self.stop_all()
         if self.state != FAULT or self.fault != code:
+            # An e-stop stays the reported cause: what the stop then sets off
+            # (a stalled drill, a job cut short) is its consequence.
+            if self.state == FAULT and F_ESTOP_INPUT <= self.fault <= F_ESTOP_BOOT:
+                return
             self.fault = code
             self._push(2, code)
         self._to(FAULT)
@@ -124,4 +137,5 @@ class Safety:
         """Recover from FAULT to SAFE (the caller checks the cause is gone)."""
         if self.state == FAULT:
             self.fault = F_NONE
+            self.cut = 0
             self._to(SAFE)

@@ -37,7 +37,8 @@ def _board_dir(tmp_path: Path, subsystems: list[str]) -> Path:
 
 
 CORE_LOOP = """
-import gc, time
+import gc, time, machine  # the board's "ROM" modules, imported first as emu_boot.py does
+gc.collect()  # as main.py does before the firmware's imports
 from sampler import app
 ctx, loop = app.build()
 n = [0]

@@ -3,7 +3,9 @@
 # scoop that picks up regolith at surface sites (mass per scoop drawn from a
 # seeded distribution, less at a site dug before) and drops it into the
 # sample container when tipped over it (spilled anywhere else).
-# Faults: limit_switch_stuck (value j: joint j's home switch reads closed),
+# Faults: limit_switch_stuck (value j: joint j's home switch stuck open, as
+# on its switch), limit_wire_cut (value j: its wire cut; 4 is the drill
+# feed's, in plant_drill),
 # arm_stall (value j: joint j no longer moves and draws stall current).
 
 import simworld
@@ -76,13 +78,16 @@ class Arm:
         return self.adc
 
     def pin_read(self, pin):
+        # Home switches: NC contacts to ground, open (driving nothing) on
+        # the switch, stuck open, or with the wire cut.
         for j in range(3):
             if pin == self._home[j]:
-                if simworld.fault("limit_switch_stuck") == j + 1:
-                    return 1
+                if (simworld.fault("limit_switch_stuck") == j + 1
+                        or simworld.fault("limit_wire_cut") == j + 1):
+                    return simworld.FLOAT
                 if HOME_HI[j]:
-                    return 1 if self.steps[j] >= self._trip[j] else 0
-                return 1 if self.steps[j] <= self._trip[j] else 0
+                    return simworld.FLOAT if self.steps[j] >= self._trip[j] else 0
+                return simworld.FLOAT if self.steps[j] <= self._trip[j] else 0
         return 0
 
     def pin_write(self, pin, v):
@@ -173,7 +178,7 @@ class Arm:
             "mdeg": [self.mdeg(j) for j in range(3)],
             "lo_seen": [s * MDEG_PER_STEP for s in self.lo_seen],
             "hi_seen": [s * MDEG_PER_STEP for s in self.hi_seen],
-            "switch": [self.pin_read(self._home[j]) for j in range(3)],
+            "switch": [0 if self.pin_read(self._home[j]) == 0 else 1 for j in range(3)],
             "last_step_us": list(self.last_step_us),
             "stall_pulses": self.stall_pulses,
             "ma": self.ma,

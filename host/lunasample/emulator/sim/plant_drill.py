@@ -30,7 +30,11 @@ T_SEIZED = 50.0
 ISENSE_FS_A = 10.0  # current at ADC full scale
 CORE_G_PER_MM = 0.35  # ~26 g per 74 mm: CE-5 cored 259 g
 SEAL_REVS = 1.25
-HOME_STOP_STEPS = -250  # the carriage's upper hard stop (10 mm above home)
+HOME_STOP_STEPS = -250  # the carriage's upper hard stop (10 mm above the park point)
+# The feed's home switch (NC, to ground) opens 2 mm above the park point
+# (steps 0, the bit at the surface), so a parked carriage rests with it
+# closed and an open switch means "at the top" or a cut wire.
+HOME_TRIP_STEPS = -50
 
 container_g = 0.0  # core mass delivered to the sample container (load-cell plant reads it)
 
@@ -86,7 +90,10 @@ class Drill:
         return self.enc
 
     def pin_read(self, pin):
-        return 1 if self.steps <= 0 else 0  # feed_home: closed at the top
+        # feed_home: open (driving nothing) at the top, or with its wire cut
+        if self.steps <= HOME_TRIP_STEPS or simworld.fault("limit_wire_cut") == 4:
+            return simworld.FLOAT
+        return 0
 
     def pin_write(self, pin, v):
         if pin != self._fstep:
