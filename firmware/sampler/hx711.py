@@ -52,6 +52,7 @@ def make(board, gain=128):
     A board asking for "pio" without an rp2 module (an RP2040 board file run
     in the emulator) gets the GPIO driver, named "gpio*" so it shows."""
     pins = board["pins"]
+    rate_pin(board)
     mod = driver_name(board)
     if mod == "sampler.hx711_pio":
         try:
@@ -60,6 +61,23 @@ def make(board, gain=128):
             return HX711(pins["hx711_sck"], pins["hx711_dout"], gain), "gpio*"
         return hx711_pio.HX711(pins["hx711_sck"], pins["hx711_dout"], gain), "pio"
     return HX711(pins["hx711_sck"], pins["hx711_dout"], gain), "gpio"
+
+
+def rate_sps(board):
+    """The conversion rate the board selects: its "hx711" rate_sps (10 or
+    80), 80 if the file is silent (a RATE pin tied high)."""
+    r = board.get("hx711", {}).get("rate_sps", 80)
+    if r not in (10, 80):
+        raise ValueError("board.json: hx711 rate_sps must be 10 or 80, not " + str(r))
+    return r
+
+
+def rate_pin(board):
+    """Drive the HX711's RATE pin, if the board wires one: high for 80 SPS
+    (which gives up the 50/60 Hz rejection of 10 SPS), low for 10."""
+    name = board.get("hx711", {}).get("rate_pin")
+    if name:
+        machine.Pin(board["pins"][name], machine.Pin.OUT, value=1 if rate_sps(board) == 80 else 0)
 
 
 class HX711:

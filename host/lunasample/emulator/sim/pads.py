@@ -96,6 +96,7 @@ def _install():
 
 
 _noise = 12345
+_floating = []  # pins already reported floating
 
 
 def float_level(pin):
@@ -104,6 +105,12 @@ def float_level(pin):
     p = _w.pull.get(pin)
     if p is not None:
         return p
+    if pin not in _floating:
+        _floating.append(pin)
+        sys.stderr.write(
+            "emulator: GPIO%d floats (no pull, nothing driving it): it reads noise (a CMOS "
+            "input's level is undefined undriven; ESP32/RP2040 datasheets, GPIO)\n" % pin
+        )
     _noise = (_noise * 1103515245 + 12345) & 0x7FFFFFFF
     return (_noise >> 16) & 1
 
@@ -167,6 +174,23 @@ def add_irq(pin, handler, trigger, obj, kw):
         irqs[pin] = [handler, trigger, obj.value(), obj]
 
 
+_clip_pin = -1  # an ADC that clipped, to be noted on stderr
+_clip = [0]  # at this many uV
+
+
+def tick():
+    """Each plant step (1 ms of virtual time): pin IRQs, pending notes."""
+    global _clip_pin
+    if irqs:
+        check_irqs()
+    if _clip_pin >= 0:
+        sys.stderr.write(
+            "emulator: ADC GPIO%d clipped at %d mV (%s datasheet, ADC: the input range "
+            "at its attenuation)\n" % (_clip_pin, _clip[0] // 1000, _w.chip.upper())
+        )
+        _clip_pin = -1
+
+
 def check_irqs():
     """Edges on inputs with an IRQ. The handlers are soft IRQs (the ESP32
     has no other pin IRQs): run while the firmware sleeps, as the ports'
@@ -220,6 +244,7 @@ class ADC:
 
         self._pin = pin = machine._pin_no(pin)
         self._top_uv = 3300000
+        self._told = 0
         if _w.chip == "esp32":
             if not (32 <= pin <= 39 or pin in (0, 2, 4, 12, 13, 14, 15, 25, 26, 27)):
                 raise ValueError(
@@ -240,7 +265,16 @@ class ADC:
 
     def _uv(self):
         v = _w.adc_read(self._pin) * 3300000 // 65535
-        return v if v < self._top_uv else self._top_uv  # the converter's top
+        if v < self._top_uv:
+            return v
+        if not self._told:
+            # Noted at the next plant step: this runs inside the control
+            # step, where nothing may allocate.
+            global _clip_pin
+            self._told = 1
+            _clip_pin = self._pin
+            _clip[0] = self._top_uv
+        return self._top_uv  # the converter's top
 
     def read_u16(self):
         return self._uv() * 65535 // self._top_uv
@@ -295,7 +329,7 @@ def _setup_drivers(cfg):
             name,
             axis,
         ]
-        _step_t[p] = [-1000000, -1000000, 1]
+        _step_t[p] = [-1000000, -1000000, 0]
         if names.get(axis + "_dir", -1) >= 0:
             _dir_t[names[axis + "_dir"]] = -1000000
 
@@ -309,8 +343,8 @@ def _violation(text):
 
 
 def _step_edge(pin, v):
-    # True when the edge is to reach the driver's plant as a step.
-    t = _step_t[pin]
+    # True when the edge is a falling one ending a pulse the driver takes.
+    t = _step_t[pin]  # [rise us, fall us, a pulse is under way and sound]
     d = _drv[pin]
     now = _w.vt_us
     if v:
@@ -329,14 +363,20 @@ def _step_edge(pin, v):
                 "DIR setup)" % (d[5], now - _dir_t[d[0]], d[3], d[4])
             )
         return False
+    if t[0] <= t[1]:
+        return False  # no rise since the last fall: a low written to a low pin
     t[1] = now
-    if t[2] and (now - t[0]) * 1000 < d[1]:
-        t[2] = 0
+    ok = t[2]
+    t[2] = 0
+    if not ok:
+        return False  # a pulse begun against the rules
+    if (now - t[0]) * 1000 < d[1]:
         _violation(
             "%s: STEP high %d us < %d ns (%s datasheet, timing: minimum STEP high)"
             % (d[5], now - t[0], d[1], d[4])
         )
-    return t[2] == 1
+        return False
+    return True
 
 
 def pin_write(pin, v):

@@ -249,8 +249,8 @@ def _service():
         _next_plant += _PLANT_DT
         if _timers:
             _run_timers()
-        if pads is not None and pads.irqs:
-            pads.check_irqs()
+        if pads is not None:
+            pads.tick()
     if vt_us >= _next_ctl:
         _next_ctl = vt_us + _CTL_EVERY
         _poll_ctl()
