@@ -37,7 +37,9 @@ _STALL_TICKS = const(8)  # 80 ms driven, no count, current at its limit: seized
 _DEAD_JAM = const(3)  # of a jam's evidence periods with no count: stopped dead, a stall
 _SAT_TICKS = const(8)  # 80 ms at the converter's top: the sense, not a current
 _SW_TICKS = const(2)  # speed-loop periods the home switch may read open below home
-_SW_FAR = const(125)  # steps (5 mm) below the park point where home must read closed
+_SW_UNKNOWN = const(1 << 28)  # not homed: the position says nothing yet
+_SW_BELOW = const(-25)  # homed: 1 mm below the switch's trip point it must read closed
+_SW_FAR = const(125)  # steps (5 mm): "home" found this far down is a cut wire
 PARK = const(50)  # steps (2 mm): the park point below the home switch's trip point
 _LEAVE = const(100)  # steps (4 mm) down that must close an open home switch
 _SEAL_RPM10 = const(300)  # 30 rpm backwards winds the bag
@@ -93,7 +95,8 @@ _SAT_N = const(26)  # and with the current sense at the converter's top
 _KMA = const(27)  # mA = raw * KMA >> 16 (hw.adc)
 _SAT_TOP = const(28)  # a raw reading at or above this is the converter's top
 _SW_N = const(29)  # periods the home switch has read open below home
-_WORDS = const(30)
+_SW_AT = const(30)  # below this position the home switch must read closed
+_WORDS = const(31)
 
 # The step's rare turns, handled in Python (_event).
 _A_JAM = const(1)
@@ -156,6 +159,7 @@ class Drill:
         s[_FEED_DIR] = 1
         s[_KMA] = kma
         s[_SAT_TOP] = top
+        s[_SW_AT] = _SW_UNKNOWN
         # Parked, the carriage rests 2 mm below its home switch: open at
         # boot is a cut wire, or a carriage stopped at the top.
         self.boot_open = 0
@@ -342,19 +346,20 @@ class Drill:
         ma = int(s[_MA])
         ma += ((raw * int(s[_KMA]) >> 16) - ma) >> 1
         s[_MA] = ma
-        ph = int(s[_PH])
-        if ph == P_IDLE:
-            return
-        # The home switch must read closed well below home (a cut wire reads
-        # open, as the switch at the top does).
-        if (ptr32(self._q)[s[_POS_K]] ^ sx) - sx > _SW_FAR and hw[3]():
+        # Once homed, the home switch must read closed below its trip point,
+        # parked too (a cut wire reads open, as the switch at the top does).
+        if (ptr32(self._q)[s[_POS_K]] ^ sx) - sx > (s[_SW_AT] ^ sx) - sx and hw[3]():
             n = int(s[_SW_N]) + 1
             s[_SW_N] = n
             if n >= _SW_TICKS:
+                s[_SW_N] = 0
                 self._event(_A_SWITCH)
                 return
         else:
             s[_SW_N] = 0
+        ph = int(s[_PH])
+        if ph == P_IDLE:
+            return
         # Current (torque) limit: shrink the duty ceiling while over the limit.
         cap = int(s[_CAP])
         imax = int(s[_IMAX])
@@ -472,13 +477,21 @@ class Drill:
             self._feed.hold()
             self._saf.trip(S.F_DEPTH_LIMIT)
         elif a == _A_HOME:
+            if self.homed and self._feed.pos() > _SW_FAR:
+                # "Home" far below where home is: the switch's wire is cut.
+                self.homed = 0
+                self._s[_SW_AT] = _SW_UNKNOWN
+                self._saf.trip(S.F_LIMIT_SWITCH)
+                return
             self._feed.set_pos(-PARK)
             self.homed = 1
+            self._s[_SW_AT] = _SW_BELOW
             self._found = 1
         elif a == _A_SATURATED:
             self._saf.trip(S.F_ADC_RANGE)
         elif a == _A_SWITCH:
             self.homed = 0
+            self._s[_SW_AT] = _SW_UNKNOWN  # the next job homes again
             self._saf.trip(S.F_LIMIT_SWITCH)
         else:  # _A_FEED_DONE
             ph = self.phase

@@ -88,6 +88,7 @@ class HX711:
         self.reads = 0
         self.valid = False  # False for a reading made before a gain change took effect
         self.powered = True
+        self.float_n = 0  # reads in a row that left DOUT low (see poll)
         self._skip = 1
         self.set_gain(gain)
 
@@ -115,6 +116,9 @@ class HX711:
             sck.on()
             sck.off()
         machine.enable_irq(irq)
+        # After its last pulse the chip drives DOUT high until the next
+        # conversion: low here is an input nobody drives (a cut wire).
+        self.float_n = 0 if dout.value() else self.float_n + 1
         accept(self, v)
         return True
 

@@ -20,6 +20,7 @@ from sampler import safety as S
 GAIN = const(128)
 _STUCK_MS = const(700)  # identical 24-bit readings this long: noise makes that impossible
 _RATE_N = const(8)  # conversions per check of the conversion rate
+_FLOAT_N = const(3)  # reads in a row with DOUT low after the last pulse: it floats
 _SAT_HI = const(0x7FFFFF)
 _SAT_LO = const(-0x800000)
 _PER_N = const(128)  # conversions per measurement of the conversion period (1.6 s)
@@ -184,19 +185,28 @@ class Scale:
             self.per_us = dt if p == 0 else p + ((dt - p) >> 2)
         self._n_per = n + 1
         # Every _RATE_N conversions, their span against the RATE pin's
-        # period: outside 0.6-1.6 of it, the chip runs at the other rate (a
-        # RATE pin not driven, or wired wrong) or DOUT floats (a cut wire:
-        # readings at the poll rate).
+        # period: under 0.6 of it DOUT floats (a cut wire: "readings" at the
+        # poll rate) or the chip runs at 80 SPS for 10; over 4 times, at 10
+        # for 80 (a RATE pin not driven, or wired wrong). A loop that polls
+        # late misses some conversions: up to 3 in 4 pass.
         nr = self._n_rate + 1
         if nr == _RATE_N:
             span = time.ticks_diff(now_us, self._t_rate)
             self._t_rate = now_us
             nr = 0
             per = self._per_set * _RATE_N
-            if span * 10 < per * 6 or span * 10 > per * 16:
+            if span * 10 < per * 6 or span > per * 4:
                 self.bad_rate = span // _RATE_N
                 self._saf.trip(S.F_SCALE_RATE)
         self._n_rate = nr
+        if getattr(drv, "float_n", 0) >= _FLOAT_N:
+            # DOUT floats: these are not conversions. Not responding.
+            drv.float_n = 0
+            if not self.timed_out:
+                self.timed_out = True
+                self.timeouts += 1
+                self._saf.trip(S.F_SCALE_TIMEOUT)
+            return False
         self.timed_out = False
         x = drv.raw
         if x == self.raw:
@@ -247,7 +257,7 @@ class Scale:
         if self.bad_rate:
             b = self.bad_rate
             self.bad_rate = 0  # told once: the next conversions check again
-            return "scale: hx711 conversions every %d us, its RATE pin selects %d" % (
+            return "scale: hx711 conversions every %d us, its RATE pin one every %d us" % (
                 b, self._per_set)
         if self._saf.fault == S.F_CALIBRATION and not self.calibrated:
             return "scale: not calibrated (CAL point=0 then point=1)"

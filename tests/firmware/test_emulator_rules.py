@@ -21,12 +21,15 @@ PARTS = {
 }
 
 
-def _run(mcu: str, body: str, pins: dict[str, int] | None = None,
-         extra: dict[str, object] | None = None) -> tuple[str, str]:
+def _run(
+    mcu: str, body: str, pins: dict[str, int] | None = None, extra: dict[str, object] | None = None
+) -> tuple[str, str]:
     cfg = {"mcu": mcu, "pins": pins or {"led": 2}, "parts": PARTS, "speed": 0, "seed": 1}
     cfg.update(extra or {})
-    script = (f"import json, simworld\nsimworld.setup(json.loads({json.dumps(cfg)!r}))\n"
-              "import machine, time\n" + body)
+    script = (
+        f"import json, simworld\nsimworld.setup(json.loads({json.dumps(cfg)!r}))\n"
+        "import machine, time\n" + body
+    )
     r = run_micropython(script, heap_kb=256)
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout.strip(), r.stderr
@@ -84,9 +87,13 @@ simworld.advance(2000)  # the note comes at the next plant step
     uv, mv, u16 = map(int, out.split())
     assert uv == 950000 and 1990 <= mv <= 2000 and u16 == 65535
     assert "ADC GPIO35 clipped at 950 mV (ESP32 datasheet" in err
-    out, _ = _run("RP2040", body.replace("(35)", "(26)").replace(
-        ", atten=machine.ADC.ATTN_11DB", "").replace("[35]", "[26]"),
-        pins={"drill_isense": 26})
+    out, _ = _run(
+        "RP2040",
+        body.replace("(35)", "(26)")
+        .replace(", atten=machine.ADC.ATTN_11DB", "")
+        .replace("[35]", "[26]"),
+        pins={"drill_isense": 26},
+    )
     assert 1990000 <= int(out.split()[0]) <= 2000000  # 0-3.3 V: no clip at 2 V
 
 
@@ -150,18 +157,28 @@ for v in pads.violations:
 
 @pytest.mark.parametrize("driver", ["DRV8825", "TMC2209"])
 def test_step_pulses_shorter_than_the_drivers_minimum_are_missed_steps(driver: str) -> None:
-    pins = {"feed_step": 20, "feed_dir": 21, "feed_home": 15, "drill_pwm": 16, "drill_dir": 17,
-            "drill_isense": 26, "drill_enc_a": 18}
+    pins = {
+        "feed_step": 20,
+        "feed_dir": 21,
+        "feed_home": 15,
+        "drill_pwm": 16,
+        "drill_dir": 17,
+        "drill_isense": 26,
+        "drill_enc_a": 18,
+    }
     cfg = {"mcu": "RP2040", "pins": pins, "parts": PARTS, "drivers": {"feed": driver}}
-    out, _ = _run("RP2040", STEPS.replace("CFG", repr(cfg)), pins=pins,
-                  extra={"drivers": {"feed": driver}})
+    out, _ = _run(
+        "RP2040", STEPS.replace("CFG", repr(cfg)), pins=pins, extra={"drivers": {"feed": driver}}
+    )
     lines = out.splitlines()
     steps, missed = map(int, lines[0].split())
     if driver == "DRV8825":
         # Only the last pulse meets all three rules.
         assert (steps, missed) == (1, 3)
-        assert "feed: STEP high 0 us < 1900 ns (DRV8825 datasheet, timing: minimum STEP high)" \
+        assert (
+            "feed: STEP high 0 us < 1900 ns (DRV8825 datasheet, timing: minimum STEP high)"
             in lines[1]
+        )
         assert "feed: STEP high 1 us < 1900 ns" in lines[2]
         assert "DIR changed 0 us before STEP < 650 ns (DRV8825 datasheet" in lines[3]
     else:
@@ -198,6 +215,9 @@ print(ready_before, ready_after, dev.power_downs, t)
     assert int(settle_ms) >= 40  # reset, then its settling conversions (4 at 80 SPS)
     assert "HX711 SCK high 100 us > 60 us: powered down (HX711 datasheet" in err
     # Held for 50 us it stays up, its reading waiting.
-    out, err = _run("RP2040", body.replace("CFG", repr(cfg)).replace("sleep_us(100)",
-                                                                       "sleep_us(50)"), pins=pins)
+    out, err = _run(
+        "RP2040",
+        body.replace("CFG", repr(cfg)).replace("sleep_us(100)", "sleep_us(50)"),
+        pins=pins,
+    )
     assert out.split()[:3] == ["True", "True", "0"] and "powered down" not in err

@@ -53,6 +53,7 @@ class Arm:
         self.last_step_us = [-1, -1, -1]
         self.last_stall_us = [-1000000, -1000000, -1000000]
         self.stall_pulses = 0
+        self.stall_since_us = -1  # first slipped pulse under arm_stall
         self.scoop_deg = 90.0
         self.scoop_g = 0.0
         self.spilled_g = 0.0
@@ -104,6 +105,8 @@ class Arm:
         lo, hi = self._hard[j]
         if simworld.fault("arm_stall") == j + 1 or p < lo or p > hi:
             self.last_stall_us[j] = simworld.vt_us  # the rotor slips, the joint stays
+            if self.stall_since_us < 0 and simworld.fault("arm_stall"):
+                self.stall_since_us = simworld.vt_us  # the fault's first effect
             self.stall_pulses += 1
             return
         self.steps[j] = p
@@ -129,6 +132,8 @@ class Arm:
 
     def step(self, dt_us):
         now = simworld.vt_us
+        if self.stall_since_us >= 0 and not simworld.fault("arm_stall"):
+            self.stall_since_us = -1
         ma = IDLE_MA
         for j in range(3):
             if now - self.last_step_us[j] < ACTIVE_US:
@@ -137,6 +142,8 @@ class Arm:
                 ma += STALL_MA
         self.ma = ma
         self.adc = min(65535, ma * 65535 // ISENSE_FS_MA)
+        if simworld.fault("adc_overrange") == 2:
+            self.adc = 65535  # the sense amplifier railed at its supply
         j1, j2, j3 = self.mdeg(0), self.mdeg(1), self.mdeg(2)
         if j1 < DECK_J1 and j2 < DECK_J2:
             self.deck_hits += 1
@@ -181,6 +188,7 @@ class Arm:
             "switch": [0 if self.pin_read(self._home[j]) == 0 else 1 for j in range(3)],
             "last_step_us": list(self.last_step_us),
             "stall_pulses": self.stall_pulses,
+            "stall_since_us": self.stall_since_us,
             "ma": self.ma,
             "scoop_deg": self.scoop_deg,
             "scoop_g": self.scoop_g,

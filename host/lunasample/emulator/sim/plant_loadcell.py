@@ -11,7 +11,7 @@
 #             edge, 25/26/27 pulses select A128/B32/A64 for the next
 #             conversion, SCK high > 60 us powers the chip down.
 # Fault switches: hx711_timeout (DOUT stays high), hx711_stuck (the same
-# code forever).
+# code forever), hx711_disconnect (its DOUT wire cut: the input floats).
 #
 # Sensitivity: a 2 mV/V cell of `cell_cap_g` capacity; at gain 128 the HX711
 # spans +-0.5*AVDD/128 over +-2^23 codes, so codes per gram is
@@ -207,6 +207,8 @@ class HX711:
     def pin_read(self, pin):
         if pin != self.dout:
             return 0
+        if self.w.fault("hx711_disconnect"):
+            return self.w.FLOAT  # its DOUT wire cut: nothing drives the input
         if not self.powered or self.w.fault("hx711_timeout"):
             return 1
         n = self.pulses
