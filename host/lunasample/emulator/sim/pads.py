@@ -184,9 +184,12 @@ def tick():
     if irqs:
         check_irqs()
     if _clip_pin >= 0:
+        if _w.chip == "esp32":
+            why = "ESP32 datasheet, ADC: the input range at its attenuation"
+        else:
+            why = "the 3.3 V reference: RP2040 datasheet 4.9"
         sys.stderr.write(
-            "emulator: ADC GPIO%d clipped at %d mV (%s datasheet, ADC: the input range "
-            "at its attenuation)\n" % (_clip_pin, _clip[0] // 1000, _w.chip.upper())
+            "emulator: ADC GPIO%d clipped at %d mV (%s)\n" % (_clip_pin, _clip[0] // 1000, why)
         )
         _clip_pin = -1
 
