@@ -46,6 +46,7 @@ def test_hardware_estop_cuts_outputs_latches_and_needs_reset_with_the_loop_close
         with pytest.raises(CommandRejected):
             lk.command("ARM")
         b.inject(how, 0)
+        b.query()  # answered once the world has closed the loop
         assert status(lk)["flt"] == "estop_input"  # closing the loop alone clears nothing
         lk.command("RESET")
         lk.command("ARM")
@@ -62,6 +63,7 @@ def test_estop_open_at_boot_is_its_own_fault(tmp_path: Path) -> None:
         with pytest.raises(CommandRejected):
             lk.command("RESET")
         b.inject("estop_cut", 0)
+        b.query()
         lk.command("RESET")
         assert status(lk)["st"] == "SAFE"
 
