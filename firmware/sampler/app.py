@@ -157,11 +157,17 @@ def _core_commands(ctx, loop):
 
 def build():
     """Construct everything; returns (ctx, loop). Separate from run() for tests."""
+    from sampler import estop
+
+    gc.collect()  # the imports' garbage, before the objects that stay for good
     b = _board.load()
     saf = S.Safety()
     comms = Comms(Console(), saf)
     params = Params()
     ctx = Context(b, saf, comms, params)
+    if "estop" in b["pins"]:
+        # First, so that its check leads every tick's control step.
+        ctx.sub["estop"] = estop.make(ctx)
     for name in b.get("subsystems", ()):
         mod = __import__("sampler." + name, None, None, ("make",))
         ctx.sub[name] = mod.make(ctx)

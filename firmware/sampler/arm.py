@@ -10,7 +10,7 @@ import machine
 import micropython
 from micropython import const
 
-from sampler import board, proto
+from sampler import board, hw, proto
 from sampler import safety as S
 from sampler import stepgen
 from sampler.comms import ACCEPTED, CmdError
@@ -47,7 +47,11 @@ _HOMED = const(10)  # homed, kept by _set_homed
 _SW_N = const(11)  # _SW_MS in supervision periods
 _STALL_N = const(12)  # _STALL_MS in supervision periods
 _NEXT = const(13)  # the program's next instruction is due (started by service)
-_JW = const(14)
+_KMA = const(14)  # mA = raw * KMA >> 16 (hw.adc)
+_SAT_TOP = const(15)  # a raw reading at or above this is the converter's top
+_SAT_CNT = const(16)  # supervision periods in a row at the top
+_JW = const(17)
+_SAT_MS = const(40)  # how long a reading at the converter's top is tolerated
 OPEN = const(0)
 CLOSED = const(90)
 DUMPED = const(180)
@@ -82,7 +86,7 @@ def site_pose(n):
 
 class _Axis:
     # One joint: its stepgen axis (profile, pulses), home switch and limits.
-    def __init__(self, sg, step_pin, dir_pin, home_pin, lim, home_hi):
+    def __init__(self, sg, step_pin, dir_pin, sw, lim, home_hi):
         self.k = sg.n * stepgen.W + stepgen.POS  # its position in sg._q
         m = sg.axis(step_pin, dir_pin)
         self.pos = m.pos
@@ -91,8 +95,8 @@ class _Axis:
         self.target = m.target
         self.limits = m.limits
         self.m = m
-        self.sw = machine.Pin(home_pin, machine.Pin.IN)
-        sg.switch(m, self.sw)
+        self.sw = sw
+        sg.switch(m, sw)
         self.lo = lim[0] // MDEG_PER_STEP
         self.hi = lim[1] // MDEG_PER_STEP
         self.trip = self.hi if home_hi else self.lo
@@ -115,11 +119,16 @@ class Arm:
                      lim.get("j3_mdeg", (0, 160000)))
         sg = stepgen.of(ctx)
         self._sg = sg
-        self._axes = (
-            _Axis(sg, pins["j1_step"], pins["j1_dir"], pins["j1_home"], self.lims[0], False),
-            _Axis(sg, pins["j2_step"], pins["j2_dir"], pins["j2_home"], self.lims[1], True),
-            _Axis(sg, pins["j3_step"], pins["j3_dir"], pins["j3_home"], self.lims[2], True),
-        )
+        self._axes = tuple(
+            _Axis(sg, pins["j%d_step" % j], pins["j%d_dir" % j], hw.nc_input(b, "j%d_home" % j),
+                  self.lims[j - 1], j > 1) for j in (1, 2, 3))
+        # Stowed, every joint rests off its switch: one open at boot is a
+        # cut wire, or a joint left on its switch.
+        self.boot_open = ""
+        for j in (1, 2, 3):
+            if self._axes[j - 1].sw.value():
+                self.boot_open = hw.describe(b, "j%d_home" % j)
+                self._saf.trip(S.F_SWITCH_OPEN)
         self._q = sg._q  # the joint positions, read by the step
         v = [0] * _JW
         v[_STALL_MA] = 1500
@@ -131,6 +140,7 @@ class Arm:
         sup_hz = self._rate // div
         v[_SW_N] = (_SW_MS * sup_hz + 999) // 1000
         v[_STALL_N] = (_STALL_MS * sup_hz + 999) // 1000
+        self._sat_n = (_SAT_MS * sup_hz + 999) // 1000
         v[_HJ] = -1
         v[_BITS] = self._axes[0].m.bit | self._axes[1].m.bit | self._axes[2].m.bit
         for ax in self._axes:
@@ -138,8 +148,10 @@ class Arm:
         self._v = array.array("i", v)
         # The supervision's hardware reads, bound once: the current sense,
         # then the home switches.
-        adc = machine.ADC(machine.Pin(pins["arm_isense"]))
-        self._hw = (adc.read_u16,) + tuple(ax.sw.value for ax in self._axes)
+        read, kma, top = hw.adc(b, "arm_isense", _ISENSE_FS_MA)
+        self._v[_KMA] = kma
+        self._v[_SAT_TOP] = top
+        self._hw = (read,) + tuple(ax.sw.value for ax in self._axes)
         self._servo = Servo(pins["scoop_pwm"])
         p = ctx.params
         dps_max = lim.get("arm_dps_max", 60)
@@ -267,6 +279,8 @@ class Arm:
         self._set_state(A_IDLE)
         if self.job == J_RUN:
             self.job = J_ABORT
+        if self._saf.cut:
+            self._servo.off()
         self.stop_us = time.ticks_us()
 
     def _set_state(self, state):
@@ -353,7 +367,16 @@ class Arm:
             v[_SUP] = v[_SUP_DIV]
             ma = int(v[_MA])
             hw = self._hw
-            ma += ((int(hw[0]()) * _ISENSE_FS_MA >> 16) - ma) >> 1
+            raw = int(hw[0]())
+            if raw >= int(v[_SAT_TOP]):
+                n = int(v[_SAT_CNT]) + 1
+                v[_SAT_CNT] = n
+                if n >= int(self._sat_n):
+                    self._trip(S.F_ADC_RANGE)  # the sense, not a current
+                    return
+            else:
+                v[_SAT_CNT] = 0
+            ma += ((raw * int(v[_KMA]) >> 16) - ma) >> 1
             v[_MA] = ma
             if moving and ma > int(v[_STALL_MA]):
                 n = int(v[_STALL_CNT]) + 1
@@ -461,6 +484,13 @@ class Arm:
         out.append(("as", self.state))
 
     def fault_active(self):
+        if self.boot_open:
+            # Told once: HOME backs a joint off its switch and trips
+            # limit_switch if it stays open.
+            w = self.boot_open
+            self.boot_open = ""
+            return ("%s open at boot: a cut wire, or the joint on its switch; RESET again "
+                    "to go on (HOME then checks the switch)" % w)
         return None  # positions are re-found by HOME after any arm fault
 
 

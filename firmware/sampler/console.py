@@ -36,7 +36,9 @@ class Console:
             # The line was closed (host side of a pipe/PTY went away).
             raise SystemExit(0)
         c = b[0]
-        if c == _CTRL_C and (self._prev == _CR or self._prev == _NL):
+        # "\r" then Ctrl-C only (mpremote's sequence): a Ctrl-C after a
+        # frame's "\n" is line noise, not the operator.
+        if c == _CTRL_C and self._prev == _CR:
             raise KeyboardInterrupt
         self._prev = c
         return c

@@ -15,7 +15,7 @@ import machine
 import micropython
 from micropython import const
 
-from sampler import board, proto
+from sampler import board, hw, proto
 from sampler import safety as S
 from sampler import stepgen
 from sampler.comms import ACCEPTED, CmdError
@@ -31,8 +31,17 @@ _PID_HZ = const(100)  # speed loop rate; the feed steps at the loop rate (stepge
 _HOME_RATE = const(250)  # steps/s (10 mm/s): homing, back-off
 _RETRACT_RATE = const(500)  # steps/s (20 mm/s)
 _JAM_TICKS = const(5)  # speed-loop periods of jam evidence (50 ms)
-_ENC_TICKS = const(50)  # 0.5 s of full duty with no counts and low current
+_ENC_TICKS = const(15)  # 150 ms of full duty with no counts and low current
 _SPINUP_TICKS = const(100)  # 1 s to reach 90 % speed, else stall
+_STALL_TICKS = const(8)  # 80 ms driven, no count, current at its limit: seized
+_DEAD_JAM = const(3)  # of a jam's evidence periods with no count: stopped dead, a stall
+_SAT_TICKS = const(8)  # 80 ms at the converter's top: the sense, not a current
+_SW_TICKS = const(2)  # speed-loop periods the home switch may read open below home
+_SW_UNKNOWN = const(1 << 28)  # not homed: the position says nothing yet
+_SW_BELOW = const(-25)  # homed: 1 mm below the switch's trip point it must read closed
+_SW_FAR = const(125)  # steps (5 mm): "home" found this far down is a cut wire
+PARK = const(50)  # steps (2 mm): the park point below the home switch's trip point
+_LEAVE = const(100)  # steps (4 mm) down that must close an open home switch
 _SEAL_RPM10 = const(300)  # 30 rpm backwards winds the bag
 _SEAL_COUNTS = const(6144)  # 1.5 revolutions
 _SEAL_TICKS = const(1000)  # 10 s
@@ -47,6 +56,7 @@ P_BACKOFF = const(4)
 P_RETRACT = const(5)
 P_SEAL = const(6)
 P_SPIN = const(7)
+P_PARK = const(8)
 
 # Job outcome, read by the command's DONE or by the campaign.
 J_NONE = const(0)
@@ -80,7 +90,13 @@ _ENC_N = const(21)  # and of encoder-loss evidence
 _JAM_MA = const(22)  # jam current, mA
 _SEAL_N = const(23)  # counts wound backwards while sealing
 _POS_K = const(24)  # index of the feed's position in the step generator's array
-_WORDS = const(25)
+_DEAD = const(25)  # speed-loop periods in a row driven with no encoder count
+_SAT_N = const(26)  # and with the current sense at the converter's top
+_KMA = const(27)  # mA = raw * KMA >> 16 (hw.adc)
+_SAT_TOP = const(28)  # a raw reading at or above this is the converter's top
+_SW_N = const(29)  # periods the home switch has read open below home
+_SW_AT = const(30)  # below this position the home switch must read closed
+_WORDS = const(31)
 
 # The step's rare turns, handled in Python (_event).
 _A_JAM = const(1)
@@ -91,6 +107,8 @@ _A_SEALED = const(5)
 _A_FEED_DONE = const(6)  # the phase's feed move has ended
 _A_DEPTH = const(7)  # the feed passed the depth limit
 _A_HOME = const(8)  # the home switch stopped the feed
+_A_SATURATED = const(9)  # the current sense sits at its converter's top
+_A_SWITCH = const(10)  # the home switch reads open far below home
 
 
 class Drill:
@@ -112,15 +130,16 @@ class Drill:
         self._dir = machine.Pin(pins["drill_dir"], machine.Pin.OUT, value=1)
         pwm = machine.PWM(machine.Pin(pins["drill_pwm"]), freq=_PWM_HZ, duty_u16=0)
         self._enc = Encoder(pins["drill_enc_a"], pins["drill_enc_b"])
-        adc = machine.ADC(machine.Pin(pins["drill_isense"]))
-        # The speed loop's hardware, bound once: encoder, current sense, PWM.
-        self._hw = (self._enc.count, adc.read_u16, pwm.duty_u16)
+        read, kma, top = hw.adc(b, "drill_isense", _ISENSE_FS_MA)
+        # The speed loop's hardware, bound once: encoder, current sense, PWM,
+        # home switch.
+        self._home = hw.nc_input(b, "feed_home")
+        self._hw = (self._enc.count, read, pwm.duty_u16, self._home.value)
         sg = stepgen.of(ctx)
         self._sg = sg
         pos_k = sg.n * stepgen.W + stepgen.POS  # the feed's position in sg._q
         self._feed = sg.axis(pins["feed_step"], pins["feed_dir"], rate=True)
         self._q = sg._q  # the feed's position, read by the step
-        self._home = machine.Pin(pins["feed_home"], machine.Pin.IN)
         sg.switch(self._feed, self._home)
         s = array.array("i", [0] * _WORDS)
         self._s = s
@@ -138,6 +157,17 @@ class Drill:
         s[_KI] = 2200
         s[_JAM_MA] = 4500
         s[_FEED_DIR] = 1
+        s[_KMA] = kma
+        s[_SAT_TOP] = top
+        s[_SW_AT] = _SW_UNKNOWN
+        # Parked, the carriage rests 2 mm below its home switch: open at
+        # boot is a cut wire, or a carriage stopped at the top.
+        self.boot_open = 0
+        self._leaving = 0
+        self._sw_name = hw.describe(b, "feed_home")
+        if self._home.value():
+            self.boot_open = 1
+            self._saf.trip(S.F_SWITCH_OPEN)
         p = ctx.params
         p.declare("drill_kp", 13000, 0, GAIN_MAX)
         p.declare("drill_ki", 2200, 0, GAIN_MAX)
@@ -165,6 +195,7 @@ class Drill:
         self._feed_ums = 4000
         self._found = 0
         self._after = P_IDLE
+        self._then = P_IDLE
 
     # Read from the state array (telemetry, status, the scale, the campaign).
     @property
@@ -258,6 +289,7 @@ class Drill:
         s[_DUTY] = duty
 
     def stop(self):
+        self._leaving = 0
         self._halt(J_ABORT if self.job == J_RUN else self.job)
         self.stop_us = time.ticks_us()
 
@@ -301,9 +333,30 @@ class Drill:
         s[_LAST] = c
         rpm10 = (d * int(s[_KQ])) >> 8
         s[_RPM10] = rpm10
+        raw = int(hw[1]())
+        if raw >= int(s[_SAT_TOP]):
+            n = int(s[_SAT_N]) + 1
+            s[_SAT_N] = n
+            if n >= _SAT_TICKS:
+                s[_SAT_N] = 0
+                self._event(_A_SATURATED)
+                return
+        else:
+            s[_SAT_N] = 0
         ma = int(s[_MA])
-        ma += ((int(hw[1]()) * _ISENSE_FS_MA >> 16) - ma) >> 1
+        ma += ((raw * int(s[_KMA]) >> 16) - ma) >> 1
         s[_MA] = ma
+        # Once homed, the home switch must read closed below its trip point,
+        # parked too (a cut wire reads open, as the switch at the top does).
+        if (ptr32(self._q)[s[_POS_K]] ^ sx) - sx > (s[_SW_AT] ^ sx) - sx and hw[3]():
+            n = int(s[_SW_N]) + 1
+            s[_SW_N] = n
+            if n >= _SW_TICKS:
+                s[_SW_N] = 0
+                self._event(_A_SWITCH)
+                return
+        else:
+            s[_SW_N] = 0
         ph = int(s[_PH])
         if ph == P_IDLE:
             return
@@ -321,6 +374,17 @@ class Drill:
         s[_CAP] = cap
         sp = (s[_SP] ^ sx) - sx
         jam_ma = int(s[_JAM_MA])
+        # Driven with no count at all: a seized drive train when the
+        # current is at its limit (else the encoder, below).
+        dead = int(s[_DEAD])
+        if sp != 0 and d == 0:
+            dead += 1
+            if dead >= _STALL_TICKS and ph != P_BACKOFF and (cap < _DUTY_MAX or ma > jam_ma):
+                self._event(_A_STALL)
+                return
+        else:
+            dead = 0
+        s[_DEAD] = dead
         if sp != 0:
             # PI: Q8 gains, conditional integration plus a
             # clamped integrator as anti-windup.
@@ -374,7 +438,9 @@ class Drill:
                 n = int(s[_JAM_N]) + 1
                 s[_JAM_N] = n
                 if n >= _JAM_TICKS:
-                    self._event(_A_JAM)
+                    # A jam slows the bit over its torque margin; one that
+                    # stopped dead within the evidence is a seized train.
+                    self._event(_A_STALL if dead >= _DEAD_JAM else _A_JAM)
                 return
             s[_JAM_N] = 0
             if s[_FEEDING] == 0:
@@ -384,7 +450,7 @@ class Drill:
                 self._event(_A_SPUN_UP)
             elif t >= _SPINUP_TICKS:
                 self._event(_A_STALL)
-        elif ph == P_BACKOFF or ph == P_HOME or ph == P_RETRACT:
+        elif ph == P_BACKOFF or ph == P_HOME or ph == P_RETRACT or ph == P_PARK:
             if s[_FEEDING] == 0:
                 self._event(_A_FEED_DONE)
         elif ph == P_SEAL:
@@ -411,21 +477,49 @@ class Drill:
             self._feed.hold()
             self._saf.trip(S.F_DEPTH_LIMIT)
         elif a == _A_HOME:
-            self._feed.set_pos(0)
+            if self.homed and self._feed.pos() > _SW_FAR:
+                # "Home" far below where home is: the switch's wire is cut.
+                self.homed = 0
+                self._s[_SW_AT] = _SW_UNKNOWN
+                self._saf.trip(S.F_LIMIT_SWITCH)
+                return
+            self._feed.set_pos(-PARK)
             self.homed = 1
+            self._s[_SW_AT] = _SW_BELOW
             self._found = 1
+        elif a == _A_SATURATED:
+            self._saf.trip(S.F_ADC_RANGE)
+        elif a == _A_SWITCH:
+            self.homed = 0
+            self._s[_SW_AT] = _SW_UNKNOWN  # the next job homes again
+            self._saf.trip(S.F_LIMIT_SWITCH)
         else:  # _A_FEED_DONE
             ph = self.phase
             if ph == P_FEED:
                 self._to(P_RETRACT)
             elif ph == P_BACKOFF:
                 self._to(P_SPINUP)
+            elif ph == P_HOME and self._leaving:
+                # Moved down off an open home switch: it must close now.
+                self._leaving = 0
+                self._s[_MAX_POS] = 0
+                if self._home.value():
+                    self._saf.trip(S.F_LIMIT_SWITCH)  # still open: its wire is cut
+                else:
+                    self._home_phase()
+            elif ph == P_PARK:
+                if self._home.value():
+                    self._saf.trip(S.F_LIMIT_SWITCH)  # parked, and the switch stays open
+                elif self._then == P_IDLE:
+                    self._halt(J_OK)
+                else:
+                    self._to(self._then)
             elif not self._found:
                 self._saf.trip(S.F_LIMIT_SWITCH)
             elif ph == P_RETRACT:
-                self._halt(J_OK)
+                self._park(P_IDLE)
             else:
-                self._to(self._after)
+                self._park(self._after)
 
     def _move_feed(self, d, rate, goal):
         s = self._s
@@ -461,7 +555,24 @@ class Drill:
         s[_PH] = P_HOME
         s[_SP] = 0
         s[_T] = 0
+        if self._home.value():
+            # On the switch, or its wire cut: down off it first (the move
+            # ends; _A_FEED_DONE checks that it closed).
+            self._leaving = 1
+            self._move_feed(1, _HOME_RATE, self._feed.pos() + _LEAVE)
+            s[_MAX_POS] = self._feed.pos() + _LEAVE  # no depth is made up here
+            return
         self._move_feed(-1, _HOME_RATE, self._feed.pos() - s[_MAX_STEPS] - 250)
+
+    def _park(self, then):
+        # From the home switch's trip point down to the park point, where
+        # the switch must read closed.
+        s = self._s
+        s[_PH] = P_PARK
+        s[_SP] = 0
+        s[_T] = 0
+        self._then = then
+        self._move_feed(1, _HOME_RATE, 0)
 
     def _on_jam(self):
         self.jams += 1
@@ -497,6 +608,16 @@ class Drill:
             abort_reply(self._ctx, seq)
         self.job = J_NONE
         self.owner = -1
+
+    def fault_active(self):
+        if self.boot_open:
+            # Told once: the carriage may rest at the top, which only a
+            # move can show; the next job's homing moves down off the
+            # switch and trips limit_switch if it does not close.
+            self.boot_open = 0
+            return ("%s open at boot: a cut wire, or the carriage at the top; RESET again "
+                    "to go on (homing then checks the switch)" % self._sw_name)
+        return None
 
     def telemetry(self, out):
         out.append(("dr", self.rpm10 // 10))

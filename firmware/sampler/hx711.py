@@ -52,6 +52,7 @@ def make(board, gain=128):
     A board asking for "pio" without an rp2 module (an RP2040 board file run
     in the emulator) gets the GPIO driver, named "gpio*" so it shows."""
     pins = board["pins"]
+    rate_pin(board)
     mod = driver_name(board)
     if mod == "sampler.hx711_pio":
         try:
@@ -62,6 +63,23 @@ def make(board, gain=128):
     return HX711(pins["hx711_sck"], pins["hx711_dout"], gain), "gpio"
 
 
+def rate_sps(board):
+    """The conversion rate the board selects: its "hx711" rate_sps (10 or
+    80), 80 if the file is silent (a RATE pin tied high)."""
+    r = board.get("hx711", {}).get("rate_sps", 80)
+    if r not in (10, 80):
+        raise ValueError("board.json: hx711 rate_sps must be 10 or 80, not " + str(r))
+    return r
+
+
+def rate_pin(board):
+    """Drive the HX711's RATE pin, if the board wires one: high for 80 SPS
+    (which gives up the 50/60 Hz rejection of 10 SPS), low for 10."""
+    name = board.get("hx711", {}).get("rate_pin")
+    if name:
+        machine.Pin(board["pins"][name], machine.Pin.OUT, value=1 if rate_sps(board) == 80 else 0)
+
+
 class HX711:
     def __init__(self, sck, dout, gain=128):
         self._sck = machine.Pin(sck, machine.Pin.OUT, value=0)
@@ -70,6 +88,7 @@ class HX711:
         self.reads = 0
         self.valid = False  # False for a reading made before a gain change took effect
         self.powered = True
+        self.float_n = 0  # reads in a row that left DOUT low (see poll)
         self._skip = 1
         self.set_gain(gain)
 
@@ -97,6 +116,9 @@ class HX711:
             sck.on()
             sck.off()
         machine.enable_irq(irq)
+        # After its last pulse the chip drives DOUT high until the next
+        # conversion: low here is an input nobody drives (a cut wire).
+        self.float_n = 0 if dout.value() else self.float_n + 1
         accept(self, v)
         return True
 

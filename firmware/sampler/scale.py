@@ -18,7 +18,9 @@ from sampler import filters, hx711
 from sampler import safety as S
 
 GAIN = const(128)
-_STUCK_N = const(50)  # identical 24-bit readings in a row: noise makes this impossible
+_STUCK_MS = const(700)  # identical 24-bit readings this long: noise makes that impossible
+_RATE_N = const(8)  # conversions per check of the conversion rate
+_FLOAT_N = const(3)  # reads in a row with DOUT low after the last pulse: it floats
 _SAT_HI = const(0x7FFFFF)
 _SAT_LO = const(-0x800000)
 _PER_N = const(128)  # conversions per measurement of the conversion period (1.6 s)
@@ -43,6 +45,14 @@ class Scale:
         p.declare("sc_tmo_ms", 1000, 100, 10000)  # no conversion for this long: fault
         p.declare("sc_target_mg", 2000000, 0, 100000000)  # sample mass target
         self.drv, self.drv_name = hx711.make(ctx.board, GAIN)
+        sps = hx711.rate_sps(ctx.board)
+        # The RATE pin's period, and the identical readings that make a
+        # stuck chip at that rate (at least 5: within 1 s at 10 SPS).
+        self._per_set = 1000000 // sps
+        self._stuck_n = max(5, _STUCK_MS * sps // 1000)
+        self._t_rate = 0
+        self._n_rate = 0
+        self.bad_rate = 0
         self.mass_mg = 0
         self.settled = False
         self.total_mg = 0
@@ -163,6 +173,8 @@ class Scale:
         n = self._n_per
         if n == 0:
             self._t_per = now_us  # after boot, wake-up or a timeout: not a period
+            self._t_rate = now_us
+            self._n_rate = -1  # this conversion starts the rate's span
         elif n == _PER_N:
             self.per_us = time.ticks_diff(now_us, self._t_per) // _PER_N
             self._per_ok = True
@@ -172,11 +184,34 @@ class Scale:
             p = self.per_us  # a first estimate until then
             self.per_us = dt if p == 0 else p + ((dt - p) >> 2)
         self._n_per = n + 1
+        # Every _RATE_N conversions, their span against the RATE pin's
+        # period: under 0.6 of it DOUT floats (a cut wire: "readings" at the
+        # poll rate) or the chip runs at 80 SPS for 10; over 4 times, at 10
+        # for 80 (a RATE pin not driven, or wired wrong). A loop that polls
+        # late misses some conversions: up to 3 in 4 pass.
+        nr = self._n_rate + 1
+        if nr == _RATE_N:
+            span = time.ticks_diff(now_us, self._t_rate)
+            self._t_rate = now_us
+            nr = 0
+            per = self._per_set * _RATE_N
+            if span * 10 < per * 6 or span > per * 4:
+                self.bad_rate = span // _RATE_N
+                self._saf.trip(S.F_SCALE_RATE)
+        self._n_rate = nr
+        if getattr(drv, "float_n", 0) >= _FLOAT_N:
+            # DOUT floats: these are not conversions. Not responding.
+            drv.float_n = 0
+            if not self.timed_out:
+                self.timed_out = True
+                self.timeouts += 1
+                self._saf.trip(S.F_SCALE_TIMEOUT)
+            return False
         self.timed_out = False
         x = drv.raw
         if x == self.raw:
             self._same += 1
-            if self._same == _STUCK_N:
+            if self._same == self._stuck_n:
                 self.stuck = True
                 self._saf.trip(S.F_SCALE_STUCK)
         else:
@@ -219,6 +254,11 @@ class Scale:
             return "scale: hx711 not responding"
         if self.stuck:
             return "scale: hx711 reading stuck"
+        if self.bad_rate:
+            b = self.bad_rate
+            self.bad_rate = 0  # told once: the next conversions check again
+            return "scale: hx711 conversions every %d us, its RATE pin one every %d us" % (
+                b, self._per_set)
         if self._saf.fault == S.F_CALIBRATION and not self.calibrated:
             return "scale: not calibrated (CAL point=0 then point=1)"
         return None

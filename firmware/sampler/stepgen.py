@@ -19,13 +19,18 @@
 # steps on a tick is pulsed at once by two register stores (and direction
 # changes by one or two more): a handful of stores a tick, not two pin calls
 # per axis. Otherwise each axis pulses through its machine.Pin objects.
+# Either way the pulse holds the drivers' minimum STEP high time and a
+# direction change leads it by their DIR setup time (parts.json, the
+# slowest driver on the board: DRV8825 1.9 us high, 650 ns setup); the
+# PIO's 4 us phases are checked against them at build.
 import array
+import time
 
 import machine
 import micropython
 from micropython import const
 
-from sampler import board
+from sampler import board, hw
 from sampler.motor import Stepper
 
 try:
@@ -43,6 +48,8 @@ VM = const(5)
 MAX_AXES = const(8)
 ONE = const(65536)  # one step per tick, Q16: the fastest an axis moves
 _PIO_HZ = const(1000000)  # the step state machine's clock: 1 us a cycle
+_PIO_PHASE_US = const(4)  # its direction setup and its pulse: 4 cycles each
+_sleep_us = time.sleep_us
 
 
 @micropython.viper
@@ -241,7 +248,7 @@ class Axis:
         # With a PIO the state machine owns the pins (its out_init made them
         # PIO outputs): a machine.Pin(OUT) here would hand them back to the
         # CPU on an RP2040.
-        self.st = Stepper(step_pin, dir_pin) if g._sm is None else None
+        self.st = Stepper(step_pin, dir_pin, g.high_us, g.setup_us) if g._sm is None else None
         self._g = g
         self._q = g._q
         self._k = i * W
@@ -321,7 +328,9 @@ class StepGen:
     board rate, k even) and queues k ticks of pin words, two ticks a word,
     for the state machine."""
 
-    def __init__(self, gpio_out=None, pio=None, k=1, hz=1000):
+    def __init__(self, gpio_out=None, pio=None, k=1, hz=1000, timing=(2, 2, 1)):
+        # The drivers' STEP high, low and DIR setup, whole us (hw.slowest_timing).
+        self.high_us, self.low_us, self.setup_us = timing
         self._q = array.array("i", [0] * (MAX_AXES * W))
         self._pm = array.array("i", [0] * (MAX_AXES * _PW))
         self._io = array.array("i", [0, 0, 0])
@@ -333,6 +342,9 @@ class StepGen:
         if pio:
             if rp2 is None:
                 raise RuntimeError("stepgen: board.json asks for a PIO and this port has none")
+            if max(timing) > _PIO_PHASE_US:
+                raise RuntimeError("stepgen: a driver needs %d us, the PIO pulses for %d"
+                                   % (max(timing), _PIO_PHASE_US))
             self._base = pio["base"]
             self._sm_id = pio["sm"]
             self._wait = _PIO_HZ // hz - _TICK_CYCLES
@@ -512,13 +524,15 @@ class StepGen:
                 io = self._io
                 gpio_masks(m, self._pm, io, self.n)
                 mem = self._mem
-                if io[1]:
-                    mem[self._set] = io[1]
-                if io[2]:
-                    mem[self._clr] = io[2]
-                # Direction first, then the pulse: at least a store's time
-                # apart, as the drivers' setup time asks (>= 650 ns, DRV8825).
+                if io[1] or io[2]:
+                    if io[1]:
+                        mem[self._set] = io[1]
+                    if io[2]:
+                        mem[self._clr] = io[2]
+                    # Direction first, by the drivers' setup time.
+                    _sleep_us(self.setup_us)
                 mem[self._set] = io[0]
+                _sleep_us(self.high_us)  # the drivers' minimum STEP high
                 mem[self._clr] = io[0]
             else:
                 st = self._st
@@ -544,5 +558,5 @@ def of(ctx):
             # behind k.
             raise RuntimeError("board.json: step_hz stepgen must be loop_hz / 2, / 4, / 6 "
                                "or / 8")
-        sg = ctx.sub["stepgen"] = StepGen(b.get("gpio_out"), pio, k, hz)
+        sg = ctx.sub["stepgen"] = StepGen(b.get("gpio_out"), pio, k, hz, hw.slowest_timing(b))
     return sg

@@ -31,3 +31,34 @@ def test_a_wrong_expectation_fails_the_scenario(tmp_path: Path, monkeypatch) -> 
     out: Outcome = run_scenario("hx711_timeout", tmp_path, seed=2)
     assert not out.passed and "expected 'drill_jam'" in out.why
     assert summary_line([out]) == "scenarios=1 failed=1 records_lost=0"
+
+
+def test_random_moments_ci_subset_detect_in_time_and_lose_no_record() -> None:
+    """Three kinds at two seeded random moments each (the benchmark runs every
+    kind at 20): the right fault, within its goal, actuators off within a
+    tick of the report, the journal whole."""
+    from lunasample.faults.moments import KINDS, run_moments, summary, table
+
+    results = run_moments(
+        ["estop_wire_cut", "drill_stall", "hx711_disconnected"], moments=2, seed=3
+    )
+    for r in results:
+        assert r.passed, f"{r.kind}: {r.failures}"
+        assert len(r.moments) == 2
+        for m in r.moments:
+            assert m.reported in KINDS[r.kind].expect
+            assert m.detect_ms is not None and m.detect_ms <= KINDS[r.kind].goal_ms + 1
+            assert m.cut_ms is not None and m.cut_ms <= 1.0
+    s = summary(results)
+    assert s["moments"] == 6 and s["moment_records_lost"] == 0
+    assert "| drill_stall | 2 |" in table(results)
+
+
+def test_random_moments_refuse_an_unknown_kind() -> None:
+    import pytest
+
+    from lunasample.errors import UserError
+    from lunasample.faults.moments import run_moments
+
+    with pytest.raises(UserError, match="unknown fault kind 'nope'"):
+        run_moments(["nope"], moments=1)

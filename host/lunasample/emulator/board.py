@@ -44,6 +44,12 @@ SIM_HEAP_KB = 64
 WORD_RATIO = 2
 
 
+def _parts() -> dict[str, Any]:
+    """boards/parts.json (chip and driver rules), {} without one."""
+    path = paths.BOARDS_DIR / "parts.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 @dataclass
 class LineNoise:
     """Faults on the serial line, applied to both directions.
@@ -291,6 +297,12 @@ class EmulatedBoard:
             "plant": self.plant,
             "pins": self.board["pins"],
             "state": state,
+            # The chip's and drivers' rules, applied by sim/pads.py.
+            "mcu": self.board.get("mcu", "unix"),
+            "wiring": self.board.get("wiring", {}),
+            "drivers": self.board.get("drivers", {}),
+            "hx711": self.board.get("hx711", {}),
+            "parts": _parts(),
         }
         cfg_path = self._work / "config.json"
         cfg_path.write_text(json.dumps(cfg))

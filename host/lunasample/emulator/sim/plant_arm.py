@@ -3,7 +3,9 @@
 # scoop that picks up regolith at surface sites (mass per scoop drawn from a
 # seeded distribution, less at a site dug before) and drops it into the
 # sample container when tipped over it (spilled anywhere else).
-# Faults: limit_switch_stuck (value j: joint j's home switch reads closed),
+# Faults: limit_switch_stuck (value j: joint j's home switch stuck open, as
+# on its switch), limit_wire_cut (value j: its wire cut; 4 is the drill
+# feed's, in plant_drill),
 # arm_stall (value j: joint j no longer moves and draws stall current).
 
 import simworld
@@ -51,6 +53,7 @@ class Arm:
         self.last_step_us = [-1, -1, -1]
         self.last_stall_us = [-1000000, -1000000, -1000000]
         self.stall_pulses = 0
+        self.stall_since_us = -1  # first slipped pulse under arm_stall
         self.scoop_deg = 90.0
         self.scoop_g = 0.0
         self.spilled_g = 0.0
@@ -76,13 +79,16 @@ class Arm:
         return self.adc
 
     def pin_read(self, pin):
+        # Home switches: NC contacts to ground, open (driving nothing) on
+        # the switch, stuck open, or with the wire cut.
         for j in range(3):
             if pin == self._home[j]:
-                if simworld.fault("limit_switch_stuck") == j + 1:
-                    return 1
+                if (simworld.fault("limit_switch_stuck") == j + 1
+                        or simworld.fault("limit_wire_cut") == j + 1):
+                    return simworld.FLOAT
                 if HOME_HI[j]:
-                    return 1 if self.steps[j] >= self._trip[j] else 0
-                return 1 if self.steps[j] <= self._trip[j] else 0
+                    return simworld.FLOAT if self.steps[j] >= self._trip[j] else 0
+                return simworld.FLOAT if self.steps[j] <= self._trip[j] else 0
         return 0
 
     def pin_write(self, pin, v):
@@ -99,6 +105,8 @@ class Arm:
         lo, hi = self._hard[j]
         if simworld.fault("arm_stall") == j + 1 or p < lo or p > hi:
             self.last_stall_us[j] = simworld.vt_us  # the rotor slips, the joint stays
+            if self.stall_since_us < 0 and simworld.fault("arm_stall"):
+                self.stall_since_us = simworld.vt_us  # the fault's first effect
             self.stall_pulses += 1
             return
         self.steps[j] = p
@@ -124,6 +132,8 @@ class Arm:
 
     def step(self, dt_us):
         now = simworld.vt_us
+        if self.stall_since_us >= 0 and not simworld.fault("arm_stall"):
+            self.stall_since_us = -1
         ma = IDLE_MA
         for j in range(3):
             if now - self.last_step_us[j] < ACTIVE_US:
@@ -132,6 +142,8 @@ class Arm:
                 ma += STALL_MA
         self.ma = ma
         self.adc = min(65535, ma * 65535 // ISENSE_FS_MA)
+        if simworld.fault("adc_overrange") == 2:
+            self.adc = 65535  # the sense amplifier railed at its supply
         j1, j2, j3 = self.mdeg(0), self.mdeg(1), self.mdeg(2)
         if j1 < DECK_J1 and j2 < DECK_J2:
             self.deck_hits += 1
@@ -173,9 +185,10 @@ class Arm:
             "mdeg": [self.mdeg(j) for j in range(3)],
             "lo_seen": [s * MDEG_PER_STEP for s in self.lo_seen],
             "hi_seen": [s * MDEG_PER_STEP for s in self.hi_seen],
-            "switch": [self.pin_read(self._home[j]) for j in range(3)],
+            "switch": [0 if self.pin_read(self._home[j]) == 0 else 1 for j in range(3)],
             "last_step_us": list(self.last_step_us),
             "stall_pulses": self.stall_pulses,
+            "stall_since_us": self.stall_since_us,
             "ma": self.ma,
             "scoop_deg": self.scoop_deg,
             "scoop_g": self.scoop_g,

@@ -5,7 +5,10 @@
 # The core gathered on the way down is wound into its bag when the bit turns
 # backwards at home (SEAL) and then drops into the sample container.
 # Faults: drill_jam (value n: a torque spike that clears after n back-offs),
-# motor_stall (shaft seized), encoder_loss (counts stop).
+# motor_stall (shaft seized), encoder_loss (counts stop), encoder_cut (its
+# wires cut: the pulled-up inputs stand still, no counts), adc_overrange = 1
+# (the current sense amplifier railed at 3.3 V), limit_wire_cut = 4 (the
+# feed's home switch wire cut: open).
 
 import math
 
@@ -30,7 +33,11 @@ T_SEIZED = 50.0
 ISENSE_FS_A = 10.0  # current at ADC full scale
 CORE_G_PER_MM = 0.35  # ~26 g per 74 mm: CE-5 cored 259 g
 SEAL_REVS = 1.25
-HOME_STOP_STEPS = -250  # the carriage's upper hard stop (10 mm above home)
+HOME_STOP_STEPS = -250  # the carriage's upper hard stop (10 mm above the park point)
+# The feed's home switch (NC, to ground) opens 2 mm above the park point
+# (steps 0, the bit at the surface), so a parked carriage rests with it
+# closed and an open switch means "at the top" or a cut wire.
+HOME_TRIP_STEPS = -50
 
 container_g = 0.0  # core mass delivered to the sample container (load-cell plant reads it)
 
@@ -86,7 +93,10 @@ class Drill:
         return self.enc
 
     def pin_read(self, pin):
-        return 1 if self.steps <= 0 else 0  # feed_home: closed at the top
+        # feed_home: open (driving nothing) at the top, or with its wire cut
+        if self.steps <= HOME_TRIP_STEPS or simworld.fault("limit_wire_cut") == 4:
+            return simworld.FLOAT
+        return 0
 
     def pin_write(self, pin, v):
         if pin != self._fstep:
@@ -151,7 +161,7 @@ class Drill:
         if self._jam_cmd or simworld.fault("drill_jam"):
             self._update_jam(depth)
         if duty == 0 and self.omega == 0.0 and self.i == 0.0:
-            self.adc = 0
+            self.adc = 65535 if simworld.fault("adc_overrange") == 1 else 0
             return
         dt = dt_us / 1e6
         v = V_SUPPLY * duty / 65535.0
@@ -172,7 +182,7 @@ class Drill:
             w = 0.0 if (w2 > 0) != (s > 0) else w2
         self.omega = w
         d_counts = w * dt * CPR / (2 * math.pi)
-        if not simworld.fault("encoder_loss"):
+        if not (simworld.fault("encoder_loss") or simworld.fault("encoder_cut")):
             self.angle_counts += d_counts
             self.enc = int(self.angle_counts)
         if self.steps <= 0 and w < 0 and self.core_g > 0:
@@ -184,6 +194,8 @@ class Drill:
         self._noise = (self._noise * 1103515245 + 12345) & 0x7FFFFFFF
         a = int(abs(i) / ISENSE_FS_A * 65535) + ((self._noise >> 16) % 129) - 64
         self.adc = 0 if a < 0 else (65535 if a > 65535 else a)
+        if simworld.fault("adc_overrange") == 1:
+            self.adc = 65535  # the sense amplifier railed at its supply
 
     def _deliver(self):
         global container_g

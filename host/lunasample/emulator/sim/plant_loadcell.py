@@ -11,7 +11,7 @@
 #             edge, 25/26/27 pulses select A128/B32/A64 for the next
 #             conversion, SCK high > 60 us powers the chip down.
 # Fault switches: hx711_timeout (DOUT stays high), hx711_stuck (the same
-# code forever).
+# code forever), hx711_disconnect (its DOUT wire cut: the input floats).
 #
 # Sensitivity: a 2 mV/V cell of `cell_cap_g` capacity; at gain 128 the HX711
 # spans +-0.5*AVDD/128 over +-2^23 codes, so codes per gram is
@@ -156,15 +156,26 @@ class HX711:
         self.t_conv_us = 0
         self.settle = _SETTLE_CONV
         self.conversions = 0
+        self.power_downs = 0
+        self.rate_pin = -1  # the board's RATE pin (attach)
 
     def period_us(self):
-        return 12500 if int(self.bridge.p["hx711_sps"]) >= 80 else 100000
+        r = self.rate_pin
+        if r < 0:
+            sps = int(self.bridge.p["hx711_sps"])  # a board without a RATE pin: the plant's
+        else:
+            # The RATE pin: high 80 SPS, low 10; undriven it floats.
+            w = self.w
+            lvl = w.pins.get(r)
+            if lvl is None:
+                lvl = w.pads.float_level(r) if w.pads else 0
+            sps = 80 if lvl else 10
+        return 12500 if sps >= 80 else 100000
 
     def step(self, dt_us):
         w = self.w
         if self.sck_level and self.powered and w.vt_us - self.t_high > _PD_US:
-            self.powered = False
-            self.ready = False
+            self._power_down(w.vt_us - self.t_high)
         if not self.powered:
             return
         self.t_conv_us += dt_us
@@ -196,6 +207,8 @@ class HX711:
     def pin_read(self, pin):
         if pin != self.dout:
             return 0
+        if self.w.fault("hx711_disconnect"):
+            return self.w.FLOAT  # its DOUT wire cut: nothing drives the input
         if not self.powered or self.w.fault("hx711_timeout"):
             return 1
         n = self.pulses
@@ -220,7 +233,9 @@ class HX711:
                         self.ready = False
         elif not v and self.sck_level:
             self.sck_level = 0
-            if w.vt_us - self.t_high > _PD_US or not self.powered:
+            if self.powered and w.vt_us - self.t_high > _PD_US:
+                self._power_down(w.vt_us - self.t_high)
+            if not self.powered:
                 # Waking up: the chip resets to channel A, gain 128, and
                 # throws away its first conversions while it settles.
                 self.powered = True
@@ -231,10 +246,24 @@ class HX711:
                 self.t_conv_us = 0
                 self.settle = _SETTLE_CONV
 
+    def _power_down(self, us):
+        # PD_SCK high over 60 us: the chip powers down; a read under way is
+        # lost, and it comes back reset, settling, when SCK goes low.
+        self.powered = False
+        self.ready = False
+        self.power_downs += 1
+        import sys
+
+        sys.stderr.write(
+            "emulator: HX711 SCK high %d us > 60 us: powered down (HX711 datasheet, "
+            "power-down control: PD_SCK high for over 60 us)\n" % us
+        )
+
     def snapshot(self):
         d = self.bridge.snapshot()
         d["conversions"] = self.conversions
         d["powered"] = self.powered
+        d["power_downs"] = self.power_downs
         d["gain_pulses"] = self.gain_pulses
         return d
 
@@ -288,6 +317,8 @@ def attach(cfg):
     b = Bridge(cfg.get("plant", {}), int(cfg.get("seed", 0)) * 7919 + 11,
                _peer("plant_arm"), _DrillPeer(drill, simworld.plants) if drill else None)
     dev = HX711(simworld, b, pins["hx711_sck"], pins["hx711_dout"])
+    rate = cfg.get("hx711", {}).get("rate_pin")
+    dev.rate_pin = pins.get(rate, -1) if rate else -1
     simworld.plants.append(dev)
     simworld.attach_pin(dev.sck, dev)
     simworld.attach_pin(dev.dout, dev)

@@ -36,6 +36,13 @@ _next_ctl = 0
 _next_snap = 0
 
 pins = {}  # pin number -> device with pin_read/pin_write, or int latch
+# A device's pin_read returns FLOAT when nothing drives the line (an open
+# contact, a cut wire, an unpowered chip): the pad's pull decides, and with
+# none the input reads noise, as a floating CMOS input does.
+FLOAT = -1
+pull = {}  # pin -> 1 pulled up, 0 pulled down (machine.Pin, or an external resistor)
+pads = None  # sim/pads.py once setup() has a board's pins
+chip = "unix"  # "esp32", "rp2040" or "unix": whose pad rules apply (pads.setup)
 # GPIO function select: pin number -> the PIO block driving it (0, 1); a pin
 # not listed is the CPU's. machine.Pin(n, mode) takes a pin back for the
 # CPU, a state machine's out/set/side-set init hands it to its PIO, and a
@@ -63,6 +70,7 @@ _ctl_in = None
 _ctl_out = None
 _poller = None
 _ctl_buf = b""
+_ctl = None  # sim/simctl.py: the host's commands, with a control channel
 
 
 def _open_fd(env):
@@ -88,6 +96,14 @@ def setup(cfg):
     speed = float(cfg.get("speed", 1.0))
     cpu_scale = int(cfg.get("cpu_scale", 0))
     reset_cause = int(cfg.get("reset_cause", 1))
+    global pads
+    if cfg.get("pins"):
+        # The chip's pad and driver rules (sim/pads.py): a world with a
+        # board's pins. A bare world (the 64 KB core test) goes without.
+        import pads as _pads
+
+        pads = _pads
+        pads.setup(cfg)
     for k, v in cfg.get("faults", {}).items():
         faults[k] = v
     global _step_pins, _motor_pwm_pins, gpio_pins
@@ -98,6 +114,10 @@ def setup(cfg):
     _ctl_in = _open_fd("LUNASAMPLE_CTL_IN")
     _ctl_out = _open_fd("LUNASAMPLE_CTL_OUT")
     if _ctl_in is not None:
+        global _ctl
+        import simctl  # now: the firmware's filesystem replaces the path later
+
+        _ctl = simctl
         _poller = _select.poll()
         _poller.register(_ctl_in, _select.POLLIN)
 
@@ -121,14 +141,19 @@ def attach_pin(pin, dev):
 
 
 def pin_read(pin):
-    d = pins.get(pin, 0)
+    d = pins.get(pin)
+    if d is None:
+        return pads.float_level(pin) if pads else 0  # nothing drives it
     if isinstance(d, int):
         return d
-    return d.pin_read(pin)
+    v = d.pin_read(pin)
+    return v if v >= 0 else pads.float_level(pin)
 
 
 def pin_write(pin, v):
     global last_actuation_us
+    if pads is not None and pads.pin_write(pin, v):
+        return  # a step pin: the driver's rules decided
     if v and pin in _step_pins:
         last_actuation_us = vt_us
     d = pins.get(pin, 0)
@@ -224,6 +249,8 @@ def _service():
         _next_plant += _PLANT_DT
         if _timers:
             _run_timers()
+        if pads is not None:
+            pads.tick()
     if vt_us >= _next_ctl:
         _next_ctl = vt_us + _CTL_EVERY
         _poll_ctl()
@@ -294,40 +321,11 @@ def _poll_ctl():
             line = _ctl_buf
             _ctl_buf = b""
             try:
-                _handle(json.loads(line))
+                _ctl.handle(json.loads(line))
             except Exception as e:
                 send({"op": "error", "text": str(e)})
         else:
             _ctl_buf += b
-
-
-def _handle(msg):
-    global writes_left
-    op = msg.get("op")
-    if op == "fault":
-        if msg["name"] == "power_cut_on_write":
-            writes_left = int(msg.get("value", 1))
-        if msg.get("value", 1):
-            faults[msg["name"]] = msg.get("value", 1)
-            fault_on_us[msg["name"]] = vt_us
-        elif msg["name"] in faults:
-            del faults[msg["name"]]
-    elif op == "speed":
-        set_speed(float(msg["value"]))
-    elif op == "query":
-        send({"op": "reply", "id": msg.get("id"), "t_us": vt_us, "plants": snapshot(),
-              "faults": faults, "fault_on_us": fault_on_us,
-              "last_actuation_us": last_actuation_us})
-    elif op == "power_cut":
-        power_cut("brownout", 1)
-    elif op == "plant":
-        config.setdefault("plant", {}).update(msg.get("values", {}))
-        for p in plants:
-            c = getattr(p, "configure", None)
-            if c is not None:
-                c(config["plant"])
-    else:
-        send({"op": "error", "text": "unknown op " + str(op)})
 
 
 def power_cut(why, cause):
