@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import os
 import shutil
@@ -10,16 +11,17 @@ from pathlib import Path
 
 from lunasample.errors import UserError
 
-FIRMWARE_DIR = Path(__file__).resolve().parent.parent.parent / "firmware"
-BOARDS_DIR = Path(__file__).resolve().parent.parent.parent / "boards"
-SIM_DIR = Path(__file__).resolve().parent / "emulator" / "sim"
 
-if not FIRMWARE_DIR.is_dir():  # installed as a wheel: firmware ships as package data
-    import lunasample.boards as _b
-    import lunasample.firmware as _f
+def _package_dir(name: str) -> Path:
+    """The directory of a data package shipped inside lunasample (firmware,
+    board files, rig descriptions), in a source checkout and in a wheel alike."""
+    return Path(str(importlib.resources.files(name)))
 
-    FIRMWARE_DIR = Path(_f.__file__).parent
-    BOARDS_DIR = Path(_b.__file__).parent
+
+FIRMWARE_DIR = _package_dir("lunasample.firmware")
+BOARDS_DIR = _package_dir("lunasample.boards")
+RIGS_DIR = _package_dir("lunasample.test_rigs")
+SIM_DIR = _package_dir("lunasample.emulator") / "sim"
 
 
 def firmware_files() -> list[Path]:

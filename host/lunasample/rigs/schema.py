@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-RIGS_DIR = Path(__file__).resolve().parent.parent.parent.parent / "test_rigs"
+RIGS_DIR = paths.RIGS_DIR
 DEFAULT_RIG = "emulator"
 MOTOR_NAMES = ("drill", "feed", "j1", "j2", "j3", "scoop")
 _NAME = re.compile(r"^[a-z0-9_]+$")
