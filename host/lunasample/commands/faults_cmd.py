@@ -11,6 +11,7 @@ from rich.table import Table
 
 from lunasample.faults.campaign import ms, run_campaign, summary_line, write_results
 from lunasample.faults.scenarios import SAFE_LIMIT_MS, SCENARIOS
+from lunasample.outdir import check_output_dir
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         for name, (desc, _) in SCENARIOS.items():
             con.print(f"{name:28} {desc}")
         return 0
+    check_output_dir(args.out)
     with Progress(
         TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), console=con
     ) as bar:

@@ -13,6 +13,7 @@ from lunasample.mission.params import load_params
 from lunasample.mission.runner import MissionResult, run_mission
 from lunasample.mission.sampling import SurrogateSampler
 from lunasample.mission.sampling_board import BoardSampler
+from lunasample.outdir import check_output_dir
 from lunasample.preflight import ensure_calibrated
 from lunasample.report.outputs import write_outputs
 from lunasample.session import add_board_args, open_session
@@ -76,6 +77,7 @@ def _summary(result: MissionResult, out: Path, con: Console) -> None:
 
 def run(args: argparse.Namespace) -> int:
     con = Console()
+    check_output_dir(args.out)
     params = load_params(args.params)
     columns = (
         TextColumn("{task.description:<28}"),

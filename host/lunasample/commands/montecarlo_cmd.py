@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from lunasample.errors import UserError
 from lunasample.mission.montecarlo import CHUNK_RUNS, MAX_RUNS, run_montecarlo
 from lunasample.mission.params import load_params
+from lunasample.outdir import check_output_dir
 from lunasample.report.montecarlo_report import write_montecarlo
 
 DESCRIPTION = f"""\
@@ -76,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the campaign and write its outputs; 0 on completion."""
     if args.n < 1 or args.n > MAX_RUNS:
         raise UserError(f"-n must be between 1 and {MAX_RUNS}, got {args.n}")
+    check_output_dir(args.out)
     params = load_params(args.params)
     console = Console(stderr=True)
     columns = (
