@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from lunasample.emulator.board import EmulatedBoard
 from lunasample.link.client import Link
 
 ROOT = Path(__file__).resolve().parent.parent
+_LITTER_BEFORE = pytest.StashKey[set[str]]()
 
 
 def run_micropython(
@@ -58,3 +60,21 @@ def link(board: EmulatedBoard, tmp_path: Path) -> Iterator[Link]:
     """A link to `board`, HELLO done, frames logged to tmp_path/frames.jsonl."""
     with Link(board.url, log_path=tmp_path / "frames.jsonl") as lk:
         yield lk
+
+
+# -- no litter: the suite leaves no lunasample-* entry in the temp directory --
+def _litter() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("lunasample-*")}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_LITTER_BEFORE] = _litter()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controller checks once, after all of them
+    left = sorted(_litter() - session.config.stash.get(_LITTER_BEFORE, set()))
+    if left:
+        print(f"\nthe tests left {len(left)} temporary entries: {', '.join(left[:10])}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

