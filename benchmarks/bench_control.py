@@ -42,6 +42,7 @@ mean_loop_pct_rp2040_1khz=<ml> emu_speed=<s> (one line)
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -411,7 +412,7 @@ def step_figures(
     busiest tick by what the schedule runs, per tick: "dispatch" the walk
     itself (a tick with nothing to run), each subsystem its tick's time over
     that, the replay's wrapper taken out."""
-    board = (Path(paths.BOARDS_DIR) / f"{board_name}.json").read_text()
+    board = json.dumps(paths.load_board(board_name))
     out: dict[str, list[float]] = {}
     slots: dict[int, tuple[str, list[float]]] = {}
     subcalls: dict[str, float] = {}

@@ -18,6 +18,7 @@ Last line: emu_speed_idle=<x> emu_speed_busy=<y>
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -36,7 +37,7 @@ BOARDS = ("emulator", "rpi_pico", "esp32_devkitc")
 BARE_LOOP = r"""
 import json, utime
 import simworld
-b = json.load(open(%(board)r))
+b = json.loads(%(board)r)
 cfg = {"pins": b["pins"], "seed": 1, "speed": 0}
 simworld.setup(cfg)
 for name in %(plants)r:
@@ -57,7 +58,7 @@ print("BARE", (simworld.vt_us - v0) / real, n)
 def bare_speed(board: str, plants: tuple[str, ...], seconds: float) -> float:
     """Virtual s per real s of a loop of sleep_us(1000) on the simulated clock."""
     script = BARE_LOOP % {
-        "board": str(Path(paths.BOARDS_DIR) / f"{board}.json"),
+        "board": json.dumps(paths.load_board(board)),
         "plants": list(plants),
         "us": int(seconds * 1e6),
     }

@@ -17,7 +17,23 @@ def load():
     for k in ("name", "loop_hz", "pins", "limits"):
         if k not in b:
             raise RuntimeError("board.json: missing key " + k)
+    flatten(b)
     return b
+
+
+def flatten(b):
+    """The pin objects ({"gpio": n, "role": ...}) as b["wiring"], and
+    b["pins"] as name -> GPIO number, which is what most code needs."""
+    pins = b["pins"]
+    wiring = b.get("wiring") or {}
+    for name in pins:
+        w = pins[name]
+        if isinstance(w, dict):
+            wiring[name] = w
+            pins[name] = w["gpio"]
+        elif name not in wiring:
+            wiring[name] = {"gpio": w}
+    b["wiring"] = wiring
 
 
 def step_hz(b, name):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from lunasample import __version__
 from lunasample.commands import (
+    board_cmd,
     dict_cmd,
     emulate_cmd,
     faults_cmd,
@@ -35,6 +36,7 @@ COMMANDS = (
     rig_cmd,
     faults_cmd,
     flash_cmd,
+    board_cmd,
     ports_cmd,
     dict_cmd,
     log_cmd,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lunasample import paths
 from lunasample.errors import UserError
+from lunasample.hardware.loader import board_image, parts_for_board
 from lunasample.link.client import Hello, Link, LinkError
 from lunasample.link.transport import open_port
 from lunasample.mpy import compiled_firmware
@@ -30,8 +31,10 @@ def mpremote_args(port: str, board: dict, staging: Path) -> list[str]:
     the board file); mpremote's `fs cp` compares SHA-256 on the board and
     skips unchanged files.
     """
-    (staging / "board.json").write_text(json.dumps(board, indent=1))
-    top, pkg = [str(staging / "board.json")], []
+    (staging / "board.json").write_text(json.dumps(board_image(board)))
+    # The drivers' timings and the chip's ADC ranges the firmware reads at boot.
+    (staging / "parts.json").write_text(json.dumps(parts_for_board(board)))
+    top, pkg = [str(staging / "board.json"), str(staging / "parts.json")], []
     for src, rel in compiled_firmware(board["mpy_arch"]):
         named = staging / rel  # mpremote names the copy after the source file
         named.parent.mkdir(parents=True, exist_ok=True)

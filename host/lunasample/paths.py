@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.resources
-import json
 import os
 import shutil
 import sys
@@ -33,22 +32,16 @@ def firmware_files() -> list[Path]:
 
 def board_names() -> list[str]:
     """Names of the boards described in boards/."""
-    return sorted(p.stem for p in BOARDS_DIR.glob("*.json"))
+    return sorted(p.stem for p in BOARDS_DIR.glob("*.json") if p.stem != "parts")
 
 
 def load_board(name: str) -> dict:
-    """The board description boards/NAME.json, or a one-line UserError."""
-    path = BOARDS_DIR / f"{name}.json"
-    if not path.is_file():
-        raise UserError(f"unknown board {name!r}: choose one of {', '.join(board_names())}")
-    try:
-        board = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path}:{e.lineno}: invalid JSON: {e.msg}") from None
-    for key in ("name", "loop_hz", "pins", "limits"):
-        if key not in board:
-            raise UserError(f"{path}: missing key {key!r}")
-    return board
+    """The board description boards/NAME.json (or a path to a board file),
+    validated and checked against its chip's rules: pins as name -> GPIO,
+    their wiring under "wiring". A bad file is a one-line UserError."""
+    from lunasample.hardware.loader import load_board as _load
+
+    return _load(name)
 
 
 def micropython_binary() -> str:

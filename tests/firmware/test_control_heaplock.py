@@ -187,7 +187,7 @@ print(*out, shared, d.phase, a.state, feed.steps, d._feed.pos())
 
 
 def _run_app(tmp_path: Path, step_hz: str) -> list[str]:
-    shutil.copy(paths.BOARDS_DIR / "rpi_pico.json", tmp_path / "board.json")
+    (tmp_path / "board.json").write_text(json.dumps(paths.load_board("rpi_pico")))
     r = run_micropython(APP_SCRIPT % {"step_hz": step_hz, "tick": LOCKED_TICK}, heap_kb=512,
                         timeout=300, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr

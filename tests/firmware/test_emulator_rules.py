@@ -10,15 +10,10 @@ import json
 
 import pytest
 
+from lunasample.hardware.loader import load_parts
 from tests.conftest import run_micropython
 
-PARTS = {
-    "chips": {"ESP32": {"adc_range_mv": {"0": [100, 950], "11": [150, 2450]}}},
-    "drivers": {
-        "DRV8825": {"step_high_ns": 1900, "step_low_ns": 1900, "dir_setup_ns": 650},
-        "TMC2209": {"step_high_ns": 100, "step_low_ns": 100, "dir_setup_ns": 20},
-    },
-}
+PARTS = load_parts()  # boards/parts.json: the rules the emulator applies
 
 
 def _run(
@@ -50,7 +45,9 @@ def test_esp32_refuses_an_output_on_an_input_only_pin() -> None:
     assert "GPIO34-39 are input-only" in out
     out, _ = _run("ESP32", OUTPUT_ON_34.replace("Pin(34", "Pin(8"))
     assert "SPI flash" in out and "GPIO6-11" in out
-    assert _run("unix", OUTPUT_ON_34)[0] == "accepted"  # the emulator board has no such pin rule
+    # The emulated board plays a Pico's pin-out: no GPIO34 at all, but GPIO21 drives.
+    assert _run("unix", OUTPUT_ON_34)[0].startswith("refused: invalid pin: GPIO34")
+    assert _run("unix", OUTPUT_ON_34.replace("Pin(34", "Pin(21"))[0] == "accepted"
 
 
 def test_rp2040_refuses_adc_off_its_adc_pins_and_any_attenuation() -> None:
@@ -109,7 +106,7 @@ print(reads(up), reads(nopull))
     high, noisy = map(int, out.split())
     assert high == 200  # pulled up, nothing driving: 1
     assert 40 < noisy < 160  # floating: noise
-    assert "GPIO34 has no internal pull" in err and "GPIO34-39 have no pull-up/down" in err
+    assert "GPIO34 has no internal pull" in err and "have no pull-up/pull-down" in err
     assert "GPIO34 floats" in err
     out, _ = _run("RP2040", body)
     assert out.split() == ["200", "200"]  # an RP2040 pad has its pull-up

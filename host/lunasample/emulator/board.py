@@ -31,6 +31,7 @@ from typing import Any
 from lunasample import paths
 from lunasample.emulator import vfs
 from lunasample.errors import UserError
+from lunasample.hardware.loader import parts_for_emulator
 
 PLANTS = ("plant_drill", "plant_arm", "plant_loadcell")
 LINE_FAULTS = ("serial_noise", "serial_drop")
@@ -44,12 +45,6 @@ SIM_HEAP_KB = 64
 # The boards are 32-bit; the unix port here is 64-bit, where every object
 # and pointer takes twice the room. The board's budget is scaled to match.
 WORD_RATIO = 2
-
-
-def _parts() -> dict[str, Any]:
-    """boards/parts.json (chip and driver rules), {} without one."""
-    path = paths.BOARDS_DIR / "parts.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def _remove_dirs(dirs: list[Path]) -> None:
@@ -314,7 +309,7 @@ class EmulatedBoard:
             "wiring": self.board.get("wiring", {}),
             "drivers": self.board.get("drivers", {}),
             "hx711": self.board.get("hx711", {}),
-            "parts": _parts(),
+            "parts": parts_for_emulator(self.board),
         }
         cfg_path = self._work / "config.json"
         cfg_path.write_text(json.dumps(cfg))

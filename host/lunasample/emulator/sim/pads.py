@@ -117,27 +117,26 @@ def float_level(pin):
 
 def check_output(pin):
     """A pin made an output (Pin OUT, PWM): refused where the chip cannot
-    drive it, with the port's words and the datasheet's rule."""
-    if _w.chip == "esp32" and 34 <= pin <= 39:
-        raise ValueError(
-            "pin can only be input: GPIO%d (ESP32 datasheet, Pin Description: "
-            "GPIO34-39 are input-only)" % pin
-        )
-    if _w.chip == "esp32" and 6 <= pin <= 11:
-        raise ValueError(
-            "GPIO%d is wired to the SPI flash (ESP32 datasheet, Pin Description: GPIO6-11)" % pin
-        )
-    if _w.chip == "rp2040" and not 0 <= pin <= 29:
-        raise ValueError("invalid pin: GPIO%d (RP2040 datasheet 1.4.3: GPIO0-29)" % pin)
+    drive it, with the port's words and the datasheet's rule (parts.json)."""
+    io = rules.get("input_only", {})
+    if pin in io.get("pins", ()):
+        raise ValueError("pin can only be input: GPIO%d (%s)" % (pin, io["source"]))
+    fl = rules.get("flash", {})
+    if pin in fl.get("pins", ()):
+        raise ValueError("GPIO%d is wired to the SPI flash (%s)" % (pin, fl["source"]))
+    lo, hi = rules.get("gpio", (0, 63))
+    if not lo <= pin <= hi or pin in rules.get("absent", {}).get("pins", ()):
+        raise ValueError("invalid pin: GPIO%d (%s)" % (pin, rules.get("absent", {}).get(
+            "source", "the chip's datasheet")))
 
 
 def set_pull(pin, p):
     """machine.Pin's pull on an input pad (1 up, 0 down, None none)."""
-    if p is not None and _w.chip == "esp32" and 34 <= pin <= 39:
+    if p is not None and pin in rules.get("input_only", {}).get("pins", ()):
         # The pad has no pull resistors: the request changes nothing.
         sys.stderr.write(
-            "emulator: GPIO%d has no internal pull (ESP32 datasheet, Pin "
-            "Description: GPIO34-39 have no pull-up/down); it floats\n" % pin
+            "emulator: GPIO%d has no internal pull (%s); it floats\n"
+            % (pin, rules["input_only"]["source"])
         )
         p = None
     if p is None:
