@@ -81,6 +81,7 @@ BAD = [
         "reference_weights_g",
     ),
     ("bad choice", _set(EMU, "loadcell", "rate_sps", "40"), "[loadcell] rate_sps"),
+    ("rate not the board's RATE pin", _set(EMU, "loadcell", "rate_sps", "10"), "RATE pin"),
     ("wiring on the wrong GPIO", _set(EMU, "wiring", "drill_pwm", "3"), "[wiring] drill_pwm"),
     ("wiring of a pin the board lacks", _set(EMU, "wiring", "nose_led", "1"), "[wiring] nose_led"),
     ("unknown board", _set(EMU, "rig", "board", '"arduino_uno"'), "[rig] board"),

@@ -238,6 +238,13 @@ def load_rig(name_or_path: str | Path) -> Rig:
                 "[loadcell] reference_weights_g",
                 f"{w:g} g is over the cell's capacity_g {cell['capacity_g']:g}",
             )
+    hx = board.get("hx711") or {}
+    if "rate_sps" in cell and hx.get("rate_sps", cell["rate_sps"]) != cell["rate_sps"]:
+        raise c.fail(
+            "[loadcell] rate_sps",
+            f"{cell['rate_sps']} SPS, but boards/{board['name']}.json selects "
+            f"{hx['rate_sps']} SPS with the HX711's RATE pin",
+        )
     container = c.table("container", TABLES["container"], data["container"])
     if container.get("tare_g", 0) + container["capacity_g"] > cell["capacity_g"]:
         raise c.fail(
