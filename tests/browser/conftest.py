@@ -34,11 +34,6 @@ CHROMIUM_ARGS = [
 TOKEN = "test-token-0123"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "browser: drives Debian's chromium through Playwright")
-    config.addinivalue_line("markers", "slow: long runs kept out of CI")
-
-
 @dataclass
 class Gds:
     board: EmulatedBoard
