@@ -25,6 +25,14 @@ pytestmark = pytest.mark.browser
 COMMANDS = [c for c in dictionary.as_json()["commands"] if c["args"]]
 
 
+# What String.prototype.trim() removes (ECMAScript WhiteSpace and
+# LineTerminator): not Python's str.strip(), which also takes \x1c-\x1f and \x85.
+JS_SPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
 def board_refuses(name: str, sent: dict[str, str]) -> bool:
     """Whether the board's parser refuses one of the integer arguments."""
     d = dictionary.load()
@@ -87,7 +95,7 @@ def test_page_and_server_agree_on_arguments(
             continue
         # what the page refuses, the server or the board refuses (the page
         # trims each field and leaves blank ones out)
-        sent = {k: v.strip() for k, v in args.items() if v.strip() != ""}
+        sent = {k: v.strip(JS_SPACE) for k, v in args.items() if v.strip(JS_SPACE) != ""}
         try:
             d.check_args(name, sent)
         except dictionary.ArgError:
