@@ -55,6 +55,7 @@ import numpy as np
 
 from lunasample import paths
 from lunasample.emulator.board import EmulatedBoard
+from lunasample.hardware.loader import parts_for_board, parts_for_emulator
 from lunasample.link.client import Link
 
 KIND_WDT = 14  # the watchdog's place in the script's KINDS
@@ -76,7 +77,9 @@ b = json.load(open("board.json"))
 PIO = %(pio)r
 # The RP2040 board as it runs: its steps and HX711 on (simulated) PIO state
 # machines running on virtual time.
-cfg = {"pins": b["pins"], "seed": 1, "speed": 0, "pio": PIO, "pio_clock": PIO}
+cfg = {"pins": b["pins"], "seed": 1, "speed": 0, "pio": PIO, "pio_clock": PIO,
+       "mcu": b["mcu"], "wiring": b["wiring"], "drivers": b.get("drivers", {}),
+       "hx711": b.get("hx711", {}), "parts": json.load(open("sim_parts.json"))}
 TICK_US = 1000000 // b["loop_hz"]
 simworld.setup(cfg)
 import plant_drill, plant_arm, plant_loadcell
@@ -390,7 +393,13 @@ def run_mp(script: str, cwd: str | None = None) -> str:
     """Run a script in the unix port with the firmware and sim on MICROPYPATH."""
     env = dict(os.environ, MICROPYPATH=f"{paths.SIM_DIR}:{paths.FIRMWARE_DIR}")
     r = subprocess.run(
-        [paths.micropython_binary(), "-X", "heapsize=4M", "-c", script],
+        [
+            paths.micropython_binary(),
+            "-X",
+            "heapsize=8M",
+            "-c",
+            script,
+        ],  # the bench's 2 MB result buffers, not the firmware's heap
         capture_output=True,
         text=True,
         env=env,
@@ -412,7 +421,10 @@ def step_figures(
     busiest tick by what the schedule runs, per tick: "dispatch" the walk
     itself (a tick with nothing to run), each subsystem its tick's time over
     that, the replay's wrapper taken out."""
-    board = json.dumps(paths.load_board(board_name))
+    loaded = paths.load_board(board_name)
+    board = json.dumps(loaded)
+    parts = json.dumps(parts_for_board(loaded))  # what a flashed board holds
+    sim_parts = json.dumps(parts_for_emulator(loaded))  # the pads' rules, as the emulator's
     out: dict[str, list[float]] = {}
     slots: dict[int, tuple[str, list[float]]] = {}
     subcalls: dict[str, float] = {}
@@ -421,6 +433,8 @@ def step_figures(
         for mode in ["count"] + ["time"] * reps:
             with tempfile.TemporaryDirectory() as flash:  # params and journal land here
                 Path(flash, "board.json").write_text(board)
+                Path(flash, "parts.json").write_text(parts)
+                Path(flash, "sim_parts.json").write_text(sim_parts)
                 if mode != "count":
                     shutil.copy(Path(keep, "hw.rec"), flash)
                 text = run_mp(
