@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -69,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"lunasample {__version__}")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more logs (-vv: debug)")
+    p.add_argument("-q", "--quiet", action="store_true", help="only errors on the terminal")
+    p.add_argument("--log-file", metavar="PATH", help="also write debug-level logs to PATH")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for mod in COMMANDS:
         before = set(sub.choices)
@@ -76,6 +80,25 @@ def build_parser() -> argparse.ArgumentParser:
         for name in set(sub.choices) - before:
             sub.choices[name].set_defaults(run=mod.run)
     return p
+
+
+def setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
+    """Terminal level from -v/-q (default: warnings); --log-file gets everything."""
+    level = logging.ERROR if quiet else max(logging.DEBUG, logging.WARNING - 10 * verbose)
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if log_file else level)
+    term = logging.StreamHandler(sys.stderr)
+    term.setLevel(level)
+    term.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(term)
+    if log_file:
+        try:
+            fh = logging.FileHandler(log_file, encoding="utf-8")
+        except OSError as e:
+            raise UserError(f"--log-file {log_file}: {e.strerror or e}") from None
+        fh.setLevel(logging.DEBUG)
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(fh)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        setup_logging(args.verbose, args.quiet, args.log_file)
         return int(args.run(args) or 0)
     except UserError as e:
         print(f"lunasample {args.command}: error: {e}", file=sys.stderr)
