@@ -136,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
         done.set()
 
     signal.signal(signal.SIGTERM, on_term)
+    # Ctrl-C stops it too, also when started with SIGINT ignored (a
+    # background job of a script, where Python raises no KeyboardInterrupt).
+    signal.signal(signal.SIGINT, on_term)
     try:
         board.start()
         print(f"pty={board.pty_path} url={board.url}", flush=True)
