@@ -55,20 +55,14 @@ from common import figures_line, ratio
 
 from lunasample.emulator.board import EmulatedBoard
 from lunasample.gds.catalog import load_dictionary
+from lunasample.gds.chromium import CHROMIUM
+from lunasample.gds.chromium import CHROMIUM_ARGS as BASE_ARGS
 from lunasample.gds.server import ThreadedServer
 from lunasample.gds.station import Station
 from lunasample.link.client import Frame
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *BASE_ARGS,
     # The baseline page is fulfilled by Playwright, so it has no IP address
     # space and Chromium's local-network-access check would block its socket
     # to 127.0.0.1; the check is no part of the path being timed.

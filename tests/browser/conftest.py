@@ -17,20 +17,10 @@ import pytest
 
 from lunasample.emulator.board import EmulatedBoard
 from lunasample.gds.catalog import load_dictionary
+from lunasample.gds.chromium import CHROMIUM, CHROMIUM_ARGS
 from lunasample.gds.server import ThreadedServer
 from lunasample.gds.station import Station
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TOKEN = "test-token-0123"
 
 
