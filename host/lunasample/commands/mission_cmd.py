@@ -97,11 +97,19 @@ def run(args: argparse.Namespace) -> int:
             )
         else:
             bar.update(task, detail="starting board")
-            with open_session(args) as s:
+            # Unpaced emulated boards run in lockstep with the host, seeded by the
+            # mission: the same seed gives the same board time and the same sample.
+            emulated = {"lockstep": True, "seed": args.seed} if args.speed <= 0 else {}
+            with open_session(args, **emulated) as s:
                 if ensure_calibrated(s):
                     bar.update(task, detail="scale calibrated (pre-flight)")
                 bar.update(task, detail=f"sampling on {s.where}")
-                result = run_mission(params, BoardSampler(s.link), args.seed, progress)
+                result = run_mission(
+                    params,
+                    BoardSampler(s.link, params.sampling.surrogate.seal_s),
+                    args.seed,
+                    progress,
+                )
         bar.update(task, completed=1.0, description="done", detail="")
     write_outputs(result, args.out)
     _summary(result, args.out, con)

@@ -75,7 +75,7 @@ def fly(
         ensure_calibrated(Session(link, board))
         result = run_mission(
             params,
-            BoardSampler(link),
+            BoardSampler(link, params.sampling.surrogate.seal_s),
             seed,
             lambda phase, frac: station.publish(_running(source, phase, frac)),
         )

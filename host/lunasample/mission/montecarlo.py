@@ -29,6 +29,7 @@ from lunasample.mission.flight import (
     SampleBatch,
     fly,
 )
+from lunasample.mission.groundloop import FlightClock
 from lunasample.mission.params import MissionParams
 from lunasample.mission.sampling import (
     SurrogateDraws,
@@ -119,8 +120,8 @@ def simulate_batch(p: MissionParams, d: Draws, sd: SurrogateDraws) -> Flight:
     """Fly a batch with the vectorised surrogate sampler."""
     sp = p.sampling.surrogate
 
-    def sample(budget_s: NDArray[np.float64], _alive: NDArray[np.bool_]) -> SampleBatch:
-        a = simulate_surrogate(sp, sd, p.sampling.target_g, budget_s)
+    def sample(clock: FlightClock, _alive: NDArray[np.bool_]) -> SampleBatch:
+        a = simulate_surrogate(sp, sd, p.sampling.target_g, clock)
         return SampleBatch(
             mass_g=a.mass_g,
             core_depth_mm=a.core_depth_mm,

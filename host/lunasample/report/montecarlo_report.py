@@ -73,12 +73,12 @@ def _summary(r: MonteCarloResult, path: Path) -> Path:
         q = np.percentile(returned, [5, 50, 95])
         lines.append(
             f"- Returned sample (successful runs): median {q[1]:.0f} g, "
-            f"5-95 % {q[0]:.0f}-{q[2]:.0f} g; CE-5 {p.mission.ce5_sample_g:g} g, "
-            f"CE-6 {p.mission.ce6_sample_g:g} g"
+            f"5-95 % {q[0]:.0f}-{q[2]:.0f} g; CE-5 {p.reference.ce5_sample_g:g} g, "
+            f"CE-6 {p.reference.ce6_sample_g:g} g"
         )
         lines.append(
             f"- Successful runs returning more than CE-6: "
-            f"{np.mean(returned > p.mission.ce6_sample_g):.1%}"
+            f"{np.mean(returned > p.reference.ce6_sample_g):.1%}"
         )
     lines += [
         "",
@@ -122,8 +122,8 @@ def _histogram(r: MonteCarloResult, path: Path) -> Path:
         ax.hist(returned, bins=60, color="tab:brown", alpha=0.85, label="returned (successes)")
     p = r.params
     for ref, label, style in (
-        (p.mission.ce5_sample_g, "CE-5", ":"),
-        (p.mission.ce6_sample_g, "CE-6", "--"),
+        (p.reference.ce5_sample_g, "CE-5", ":"),
+        (p.reference.ce6_sample_g, "CE-6", "--"),
         (p.sampling.target_g, "target", "-"),
     ):
         ax.axvline(ref, color="black", linestyle=style, linewidth=1, label=f"{label} {ref:g} g")
