@@ -28,7 +28,7 @@ from lunasample.mission import (
     transfer,
 )
 from lunasample.mission.draws import Draws, nominal
-from lunasample.mission.groundloop import FlightClock
+from lunasample.mission.groundloop import CLOCK_TOTALS, FlightClock
 from lunasample.mission.outcome import PhaseArrays, checks
 from lunasample.mission.params import MissionParams
 
@@ -64,6 +64,9 @@ class SampleBatch:
     duration_s: FloatArray  # on the flight clock
     sealed: BoolArray
     anomalies: dict[str, BoolArray] = field(default_factory=dict)
+    # Where the flight time went (groundloop.CLOCK_TOTALS: board_s, ground_h,
+    # relay_wait_h, limit_wait_h); empty: the clock fly() handed out holds them.
+    clock: dict[str, FloatArray] = field(default_factory=dict)
 
 
 # Fills the container of every run, placing each campaign step on the clock.
@@ -107,10 +110,7 @@ def sampling_phase(p: MissionParams, s: SampleBatch, clock: FlightClock) -> Phas
             "core_depth_mm": s.core_depth_mm,
             "scoops": s.scoops,
             "duration_h": s.duration_s / 3600.0,
-            "board_s": clock.total("board_s"),
-            "ground_h": clock.total("ground_h"),
-            "relay_wait_h": clock.total("relay_wait_h"),
-            "limit_wait_h": clock.total("limit_wait_h"),
+            **{k: s.clock[k] if s.clock else clock.total(k) for k in CLOCK_TOTALS},
             "vs_ce5_pct": 100.0 * s.mass_g / p.reference.ce5_sample_g,
             "vs_ce6_pct": 100.0 * s.mass_g / p.reference.ce6_sample_g,
         },

@@ -38,6 +38,8 @@ BoolArray = NDArray[np.bool_]
 
 DRILL, CORE, SCOOP, END = "drill", "core", "scoop", "end"
 STEP_KINDS = (DRILL, CORE, SCOOP, END)
+# The step figures a sampling phase reports summed over its steps.
+CLOCK_TOTALS = ("board_s", "ground_h", "relay_wait_h", "limit_wait_h")
 # Hours the clock looks past the budget for a relay window (one relay period).
 _LOOKAHEAD_H = 24.0
 

@@ -51,6 +51,7 @@ RUN_FIGURES = (
     ("sampling", "core_depth_mm"),
     ("sampling", "scoops"),
     ("sampling", "duration_h"),
+    ("sampling", "board_s"),
     ("ascent", "burn_time_s"),
     ("ascent", "propellant_margin_kg"),
     ("rendezvous and docking", "miss_m"),
@@ -137,7 +138,11 @@ def simulate_batch(p: MissionParams, d: Draws, sd: SurrogateDraws) -> Flight:
 def run_chunk(p: MissionParams, seed: np.random.SeedSequence, n: int) -> ChunkResult:
     """Fly ``n`` runs drawn from ``seed`` and keep the per-run essentials."""
     d, sd = batch_draws(p, np.random.default_rng(seed), n)
-    flight = simulate_batch(p, d, sd)
+    return chunk_result(simulate_batch(p, d, sd))
+
+
+def chunk_result(flight: Flight) -> ChunkResult:
+    """A flown batch's per-run essentials."""
     by_name = {ph.name: ph for ph in flight.phases}
     flown = flight.status != STATUS_NOT_FLOWN
     return ChunkResult(
@@ -188,7 +193,7 @@ def run_montecarlo(
         results = _run_dask(params, tasks, dask_address, progress)
     else:
         results = _run_local(params, tasks, workers or os.cpu_count() or 1, progress)
-    return _merge(params, n, seed, list(results))
+    return merge_chunks(params, n, seed, list(results))
 
 
 def _run_local(
@@ -236,7 +241,9 @@ def _run_dask(
         client.close()
 
 
-def _merge(p: MissionParams, n: int, seed: int, parts: list[ChunkResult]) -> MonteCarloResult:
+def merge_chunks(
+    p: MissionParams, n: int, seed: int, parts: list[ChunkResult]
+) -> MonteCarloResult:
     counts: list[dict[str, int]] = [{} for _ in PHASES]
     for part in parts:
         for i, phase_counts in enumerate(part.anomaly_counts):
