@@ -12,7 +12,7 @@ from rich.table import Table
 from lunasample.mission.params import load_params
 from lunasample.mission.runner import MissionResult, run_mission
 from lunasample.mission.sampling import SurrogateSampler
-from lunasample.mission.sampling_board import BoardSampler
+from lunasample.mission.sampling_board import board_sampler
 from lunasample.outdir import check_output_dir
 from lunasample.preflight import ensure_calibrated
 from lunasample.report.outputs import write_outputs
@@ -104,12 +104,7 @@ def run(args: argparse.Namespace) -> int:
                 if ensure_calibrated(s):
                     bar.update(task, detail="scale calibrated (pre-flight)")
                 bar.update(task, detail=f"sampling on {s.where}")
-                result = run_mission(
-                    params,
-                    BoardSampler(s.link, params.sampling.surrogate.seal_s),
-                    args.seed,
-                    progress,
-                )
+                result = run_mission(params, board_sampler(s, params), args.seed, progress)
         bar.update(task, completed=1.0, description="done", detail="")
     write_outputs(result, args.out)
     _summary(result, args.out, con)

@@ -66,7 +66,7 @@ def sample_on_firmware(
     # Imported here: workers on a Dask cluster import this module first.
     from lunasample.emulator.board import EmulatedBoard
     from lunasample.link.client import Link
-    from lunasample.mission.sampling_board import BoardSampler
+    from lunasample.mission.sampling_board import board_sampler
     from lunasample.preflight import ensure_calibrated
     from lunasample.session import Session
 
@@ -75,9 +75,9 @@ def sample_on_firmware(
         Link(emu.url) as link,
     ):
         link.command("HBTO", ms=60000)
-        ensure_calibrated(Session(link, emu))
-        sampler = BoardSampler(link, p.sampling.surrogate.seal_s)
-        out = sampler.sample(p.sampling.target_g, clock, site_seed, None)
+        session = Session(link, emu)
+        ensure_calibrated(session)
+        out = board_sampler(session, p).sample(p.sampling.target_g, clock, site_seed, None)
     steps: dict[str, list[float]] = {}
     for st in out.steps:
         steps.setdefault(st["kind"], []).append(float(st["board_s"]))

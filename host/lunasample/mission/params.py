@@ -367,6 +367,13 @@ class MissionParams:
     source: str = "params.toml"
 
     @property
+    def site_gravity_m_s2(self) -> float:
+        """Surface gravity at the landing site: GM / r^2 (the scale weighs by it)."""
+        c = self.constants
+        r_km = c.moon_radius_km + self.mission.landing_elevation_m / 1000.0
+        return c.moon_gm_km3_s2 / r_km**2 * 1000.0
+
+    @property
     def epoch(self) -> datetime:
         """Launch epoch as an aware UTC datetime."""
         return _utc(self.mission.launch_epoch)

@@ -16,7 +16,9 @@ import threading
 
 from lunasample.link.client import Frame, Link
 from lunasample.mission.groundloop import CORE, DRILL, END, SCOOP, FlightClock
+from lunasample.mission.params import MissionParams
 from lunasample.mission.sampling import SamplerProgress, SamplingOutcome, step_rows
+from lunasample.session import Session
 
 # Board time one step may take at most (the drill's core is the longest).
 _STEP_TIMEOUT_S = 3600.0
@@ -27,10 +29,15 @@ _HOME_TIMEOUT_S = 300.0
 class BoardSampler:
     """A Sampler that runs the sampling campaign on the board behind ``link``."""
 
-    def __init__(self, link: Link, seal_estimate_s: float = 0.0) -> None:
+    def __init__(
+        self, link: Link, seal_estimate_s: float = 0.0, gravity_m_s2: float | None = None
+    ) -> None:
         self.link = link
         # The seal's board time, before the board has run it (the surrogate's figure).
         self.seal_estimate_s = seal_estimate_s
+        # Where the scale weighs (the Moon for an emulated board, the rig's for a
+        # real one); None leaves the board's grav_mm_s2 as it is.
+        self.gravity_m_s2 = gravity_m_s2
         self._lock = threading.Lock()
 
     def sample(
@@ -60,6 +67,7 @@ class BoardSampler:
                 records.append(rec)
 
         link.subscribe("EV", on_event)
+        self._local_gravity()
         link.command("ARM")
         t0 = link.clock.board_ms
         link.run("HOME", timeout_board_s=_HOME_TIMEOUT_S)
@@ -125,6 +133,15 @@ class BoardSampler:
             steps=step_rows(clock),
         )
 
+    def _local_gravity(self) -> None:
+        """Tell the scale the local gravity and take its zero there: the empty
+        container weighs a sixth on the Moon of what it did at calibration."""
+        link, g = self.link, self.gravity_m_s2
+        if g is None or link.hello is None or "scale" not in link.hello.caps:
+            return
+        link.command("PARAM", name="grav_mm_s2", value=int(round(g * 1000)))
+        link.run("TARE", timeout_board_s=60)
+
     @staticmethod
     def _scoop_estimate_s(clock: FlightClock) -> float:
         """Board time the next scoop will take: the last scoop's, or the core step's."""
@@ -132,6 +149,17 @@ class BoardSampler:
             if st.kind in (SCOOP, CORE):
                 return float(st.board_s[0])
         return 0.0
+
+
+def board_sampler(session: Session, params: MissionParams) -> BoardSampler:
+    """The sampler for a session's board. An emulated board samples on the Moon:
+    its load cell weighs at the site's gravity and the board is told so. A real
+    board weighs where its rig stands, at the gravity it was calibrated with."""
+    gravity = None
+    if session.emulator is not None:
+        gravity = params.site_gravity_m_s2
+        session.emulator.set_plant(gravity_m_s2=gravity)
+    return BoardSampler(session.link, params.sampling.surrogate.seal_s, gravity)
 
 
 def _next_kind(done: str | None) -> str:
