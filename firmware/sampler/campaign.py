@@ -194,7 +194,7 @@ class Campaign:
                 self.phase = C_SEAL_PRE
                 if self.stepped:
                     self._pause(C_SEAL_PRE, ("drill", ("depth", self.depth), ("rock", self.rock),
-                                             ("jams", drill.jams)), now_ms)
+                                             ("jams", drill.jams), ("perc", drill.perc_n)), now_ms)
         elif ph == C_PRE:
             if self._settled(now_ms):
                 self._begin_weigh(now_ms)

@@ -56,6 +56,9 @@ def test_full_mission_with_firmware_sampling(tmp_path: Path) -> None:
     assert ",SAMPLE,target=2000" in frames and "kind=sample" in frames
     assert "sealed=1" in frames
     assert "grav_mm_s2" in frames  # the scale weighed at the site's gravity
+    # Rotary-percussive: the default site's hard lens took the hammer.
+    drill = next(ln for ln in frames.splitlines() if "step=drill" in ln)
+    assert ",perc=" in drill and ",perc=0" not in drill
     # Two clocks: the board ran each step in minutes; on the flight clock the
     # same steps, with the ground in the loop between them, span 10-30 h.
     sampling = next(r for r in rows if r["phase"] == "sampling")

@@ -38,6 +38,8 @@ class SamplingOutcome:
     source: str = "surrogate"  # "firmware:<board>" or "surrogate"
     board_s: float = 0.0  # the sampler's own time for all its steps
     steps: list[dict] = field(default_factory=list)  # each step on both clocks (step_rows)
+    # The drill's step on the board: (board s since it began, depth mm, percussion 0/1).
+    drill_trace: list[tuple[float, float, int]] = field(default_factory=list)
 
 
 def step_rows(clock: FlightClock, run: int = 0) -> list[dict]:

@@ -24,6 +24,8 @@ from lunasample.session import Session
 _STEP_TIMEOUT_S = 3600.0
 # Board time the homing may take.
 _HOME_TIMEOUT_S = 300.0
+# Telemetry rate while the drill runs (its depth and percussion trace), Hz.
+_TRACE_HZ = 5
 
 
 class BoardSampler:
@@ -66,7 +68,16 @@ class BoardSampler:
             with self._lock:
                 records.append(rec)
 
+        # The drill's depth and percussion over its step, from telemetry.
+        drill_trace: list[tuple[float, float, int]] = []
+        recording = [False]
+
+        def on_tm(fr: Frame) -> None:
+            if recording[0] and "dd" in fr.fields and "t" in fr.fields:
+                drill_trace.append((fr.int("t") / 1000.0, float(fr.int("dd")), fr.int("dp")))
+
         link.subscribe("EV", on_event)
+        link.subscribe("TM", on_tm)
         self._local_gravity()
         link.command("ARM")
         t0 = link.clock.board_ms
@@ -85,7 +96,15 @@ class BoardSampler:
             )
             if end:
                 notes.append("flight_budget")
+            recording[0] = kind == DRILL
+            if kind == DRILL:
+                # Telemetry for the drill's trace; the rate a ground station set comes back.
+                before = link.command("TMRATE")
+                link.command("TMRATE", hz=max(_TRACE_HZ, before.int("hz")))
             done = link.run("SSTEP", _STEP_TIMEOUT_S, **({"end": 1} if end else {}))
+            if kind == DRILL:
+                link.command("TMRATE", hz=before.int("hz"))
+            recording[0] = False
             step = done.fields["step"]
             board_s = done.int("ms") / 1000.0
             if step == DRILL:
@@ -131,6 +150,7 @@ class BoardSampler:
             source=f"firmware:{hello.board if hello else '?'}",
             board_s=float(clock.total("board_s")[0]),
             steps=step_rows(clock),
+            drill_trace=[(t - drill_trace[0][0], d, h) for t, d, h in drill_trace],
         )
 
     def _local_gravity(self) -> None:

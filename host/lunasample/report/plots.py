@@ -63,9 +63,16 @@ def _descent(tr: dict[str, np.ndarray], path: Path) -> Path:
 def _sampling(result: MissionResult, path: Path) -> Path:
     s = result.sampling
     assert s is not None
-    fig, (ax, gantt) = plt.subplots(
-        2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
-    )
+    if s.drill_trace:
+        fig = plt.figure(figsize=(9, 8.5))
+        grid = fig.add_gridspec(3, 1, height_ratios=[3, 1, 1.6], hspace=0.45)
+        ax = fig.add_subplot(grid[0])
+        gantt = fig.add_subplot(grid[1], sharex=ax)
+        _drill_depth(fig.add_subplot(grid[2]), s.drill_trace)
+    else:
+        fig, (ax, gantt) = plt.subplots(
+            2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+        )
     t = np.array([p[0] for p in s.mass_timeline]) / 3600.0
     m = np.array([p[1] for p in s.mass_timeline])
     ax.step(t, m, where="post", color="tab:brown", label=f"container ({s.source})")
@@ -96,6 +103,30 @@ def _sampling(result: MissionResult, path: Path) -> Path:
     _step_lanes(gantt, s.steps)
     gantt.set_xlabel("flight clock: hours since sampling began")
     return _save(fig, path)
+
+
+def _drill_depth(ax: plt.Axes, trace: list[tuple[float, float, int]]) -> None:
+    """The core on the board's clock: depth over time, percussion shaded."""
+    t = np.array([p[0] for p in trace])
+    depth = np.array([p[1] for p in trace])
+    hammer = np.array([p[2] for p in trace], dtype=bool)
+    ax.plot(t, depth, color="tab:brown", linewidth=1.2, label="bit depth")
+    ax.fill_between(
+        t,
+        0,
+        depth.max(initial=1.0),
+        where=hammer,
+        step="post",
+        color="tab:red",
+        alpha=0.2,
+        label="percussion",
+    )
+    ax.invert_yaxis()
+    ax.set_xlabel("board clock: seconds since the drill step began")
+    ax.set_ylabel("depth (mm)")
+    ax.set_title("Drilling the core: rotary, percussive where rotation alone stalls", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
 
 
 # Where a step's flight time went, one lane each: the ground's work, the
