@@ -107,7 +107,10 @@ def test_installed_wheel_runs_a_mission_and_a_rig_procedure(
         text=True,
     )
     assert str(ROOT) not in probe.stdout, probe.stdout  # the installed copy, not the tree
-    m = _lunasample(work, env, "mission", "--out", "out")
+    # The packaged parameters under a short campaign (a core and a scoop or
+    # two): the firmware, the boards and params.toml all come from the wheel.
+    (work / "short.toml").write_text("[sampling]\ntarget_g = 400.0\nmin_return_g = 200.0\n")
+    m = _lunasample(work, env, "mission", "--params", "short.toml", "--out", "out")
     assert m.returncode == 0, m.stdout[-2000:] + m.stderr[-2000:]
     assert (work / "out" / "timeline.csv").is_file()
     r = _lunasample(work, env, "rig", "run", "scale_calibration", "--yes", "--out", "rig")
