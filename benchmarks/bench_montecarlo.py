@@ -6,8 +6,15 @@ event-terminated); the vectorised path steps every run at once with RK4 and
 spreads chunks over the local cores. Goals: speed-up >= 100x, 1e5 runs < 1 min.
 
     python benchmarks/bench_montecarlo.py [--quick]
+    python benchmarks/bench_montecarlo.py --firmware [-n 4]
 
 The last line is machine-readable: ``mc_speedup=<x> mc_runs_per_s=<y>``.
+
+With ``--firmware``: the firmware-in-the-loop campaign (each run's sampling on
+its own emulated board, ``montecarlo --firmware``) on a local Dask cluster of
+one worker, then of two, on the same runs; goal: >= 1.8x runs/s with two on a
+2-core machine. Last line: ``fw_runs_per_s_1w=<a> fw_runs_per_s_2w=<b>
+fw_speedup_2w=<b/a>``.
 """
 
 from __future__ import annotations
@@ -92,10 +99,41 @@ def vectorised_runs_per_s(params: MissionParams, runs: int) -> tuple[float, floa
     return runs / elapsed, elapsed
 
 
+def firmware_runs_per_s(params: MissionParams, runs: int, workers: int) -> float:
+    """Missions per second with the firmware sampling on a local Dask cluster."""
+    from distributed import LocalCluster
+
+    from lunasample.mission.firmware_mc import run_firmware_montecarlo
+
+    with LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        start = time.perf_counter()
+        run_firmware_montecarlo(params, runs, seed=1, dask_address=cluster.scheduler_address)
+        return runs / (time.perf_counter() - start)
+
+
+def firmware_main(runs: int) -> None:
+    params = load_params()
+    one = firmware_runs_per_s(params, runs, 1)
+    print(f"firmware sampling, 1 Dask worker:  {one * 3600:8.0f} missions/h ({runs} missions)")
+    two = firmware_runs_per_s(params, runs, 2)
+    print(f"firmware sampling, 2 Dask workers: {two * 3600:8.0f} missions/h ({runs} missions)")
+    print(f"speed-up with 2 workers: {two / one:.2f}x (goal >= 1.8x on 2 cores)")
+    print(f"fw_runs_per_s_1w={one:.4f} fw_runs_per_s_2w={two:.4f} fw_speedup_2w={two / one:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer runs (a few seconds, for CI)")
+    ap.add_argument(
+        "--firmware", action="store_true", help="the firmware-in-the-loop campaign's scaling"
+    )
+    ap.add_argument("-n", type=int, default=4, help="missions for --firmware (default 4)")
     args = ap.parse_args()
+    if args.firmware:
+        firmware_main(args.n)
+        return
     params = load_params()
     naive_n, vec_n = (3, 5_000) if args.quick else (30, 100_000)
     naive = naive_runs_per_s(params, naive_n)

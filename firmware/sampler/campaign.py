@@ -4,6 +4,10 @@
 # time budget is spent. Each sample is
 # weighed (scale: settled mass before/after), journalled to flash, and only
 # then reported. Runs in the service phase; the drill and arm do the motion.
+# Stepped (SAMPLE step=1), the campaign holds after each step (the core
+# drilled, the core sealed and weighed, each scoop weighed) until SSTEP runs
+# the next one: a ground in the loop looks at each result before the next
+# step, as on the Moon, and decides when to stop (SSTEP end=1).
 import time
 
 from micropython import const
@@ -24,6 +28,8 @@ C_WEIGH = const(4)
 C_SEAL_PRE = const(5)
 C_SEAL = const(6)
 C_SEAL_WEIGH = const(7)
+C_HOLD = const(8)  # stepped: between steps, waiting for SSTEP
+C_FINISH = const(9)  # stepped: the next step seals the container and ends
 _SETTLE_MIN_MS = const(1000)  # let the pan ring down after the arm stops
 _SETTLE_MAX_MS = const(20000)  # then weigh anyway (flagged in the note)
 
@@ -47,13 +53,18 @@ class Campaign:
         self.n = 0
         self.unsettled = 0
         self.notes = ""
+        self.stepped = 0
+        self.resume = C_IDLE  # stepped: the phase SSTEP starts
+        self.t_step = 0
+        self.last_mg = 0
 
     def _scale(self):
         return self._ctx.sub.get("scale")
 
-    def start(self, seq, target_g, budget_s, now_ms):
+    def start(self, seq, target_g, budget_s, now_ms, stepped=0):
         sub = self._ctx.sub
-        self.seq = seq
+        self.seq = -1 if stepped else seq
+        self.stepped = stepped
         self.aborted = 0
         self.target_mg = target_g * 1000
         self.budget_ms = budget_s * 1000
@@ -69,11 +80,40 @@ class Campaign:
         if "journal" not in sub:
             notes.append("no_journal")
         self.notes = "+".join(notes)
+        if stepped:
+            self.resume = C_DRILL
+            self.phase = C_HOLD
+            return
         sub["drill"].start_drill(-1, self._ctx.params.get("drill_depth_mm"))
         self.phase = C_DRILL
 
+    def run_step(self, seq, end, now_ms):
+        """Stepped: run the next step (or, with end, go to the seal)."""
+        self.seq = seq
+        self.t_step = now_ms
+        self.t_wait = now_ms
+        ph = C_FINISH if end else self.resume
+        if ph == C_DRILL:
+            self._ctx.sub["drill"].start_drill(-1, self._ctx.params.get("drill_depth_mm"))
+        self.phase = ph
+
+    def _pause(self, resume, fields, now_ms):
+        # Stepped: the step is done; report it and hold until the next SSTEP.
+        self.resume = resume
+        self.phase = C_HOLD
+        f = [("step", fields[0])]
+        f.extend(fields[1:])
+        f.append(("total", self.total))
+        f.append(("ms", time.ticks_diff(now_ms, self.t_step)))
+        seq = self.seq
+        self.seq = -1
+        self._ctx.comms.done(seq, f)
+        self._ctx.safety.idle()
+
     def stop(self):
-        if self.phase != C_IDLE:
+        if self.phase == C_HOLD:
+            self.phase = C_IDLE  # nothing moves between steps: the campaign just ends
+        elif self.phase != C_IDLE:
             self.aborted = 1
 
     # -- weighing --------------------------------------------------------
@@ -105,6 +145,7 @@ class Campaign:
         else:
             self.n += 1
         self.total += mg
+        self.last_mg = mg
         self._ctx.comms.event((("kind", "sample"), ("n", self.n), ("kind2", kind),
                                ("site", site), ("depth", depth), ("mg", mg),
                                ("total", self.total)))
@@ -116,6 +157,8 @@ class Campaign:
             return False
         if self.scoops >= self._ctx.params.get("sample_max_scoops"):
             return False
+        if self.stepped:
+            return True  # the ground keeps the time between steps (SSTEP end=1)
         return time.ticks_diff(now_ms, self.t0) < self.budget_ms
 
     # -- service phase ---------------------------------------------------
@@ -130,7 +173,8 @@ class Campaign:
             self.phase = C_IDLE
             drill.job = J_NONE
             arm.job = J_NONE
-            abort_reply(ctx, self.seq)
+            if self.seq >= 0:
+                abort_reply(ctx, self.seq)
             return
         try:
             self._advance(ph, now_ms, drill, arm)
@@ -148,6 +192,9 @@ class Campaign:
                 self.rock = drill.rock
                 self.t_wait = now_ms
                 self.phase = C_SEAL_PRE
+                if self.stepped:
+                    self._pause(C_SEAL_PRE, ("drill", ("depth", self.depth), ("rock", self.rock),
+                                             ("jams", drill.jams), ("perc", drill.perc_n)), now_ms)
         elif ph == C_PRE:
             if self._settled(now_ms):
                 self._begin_weigh(now_ms)
@@ -163,7 +210,11 @@ class Campaign:
                 self._record("scoop", self.site, 0)
                 self.scoops += 1
                 self.site = (self.site + 1) % N_SITES
-                self._next_scoop(now_ms)
+                if self.stepped:
+                    self._step_done(("scoop", ("site", (self.site - 1) % N_SITES),
+                                     ("n", self.n), ("mg", self.last_mg)), now_ms)
+                else:
+                    self._next_scoop(now_ms)
         elif ph == C_SEAL_PRE:
             if self._settled(now_ms):
                 self._begin_weigh(now_ms)
@@ -177,7 +228,18 @@ class Campaign:
         elif ph == C_SEAL_WEIGH:
             if self._settled(now_ms):
                 self._record("core", -1, self.depth)
-                self._next_scoop(now_ms)
+                if self.stepped:
+                    self._step_done(("core", ("depth", self.depth), ("n", self.n),
+                                     ("mg", self.last_mg)), now_ms)
+                else:
+                    self._next_scoop(now_ms)
+        elif ph == C_FINISH:
+            self._finish()
+
+    def _step_done(self, fields, now_ms):
+        more = self._more_scoops(now_ms)
+        self._pause(C_PRE if more else C_FINISH, fields + (("more", 1 if more else 0),),
+                    now_ms)
 
     def _next_scoop(self, now_ms):
         self.t_wait = now_ms
@@ -196,6 +258,9 @@ class Campaign:
             notes += ("+" if notes else "") + "unsettled"
         if notes:
             f.append(("note", notes))
+        if self.stepped:
+            f.insert(0, ("step", "end"))
+            f.append(("ms", time.ticks_diff(time.ticks_ms(), self.t_step)))
         ctx.comms.done(self.seq, f)
         ctx.safety.idle()
 
@@ -210,6 +275,7 @@ def make(ctx):
     def sample_cmd(seq, f):
         target = proto.get_int(f, "target", 1, 5000)
         budget = proto.get_int(f, "budget", 1, 86400)
+        stepped = proto.get_int(f, "step", 0, 1, 0)
         check_ready(saf)
         arm = ctx.sub.get("arm")
         if "drill" not in ctx.sub or arm is None:
@@ -219,11 +285,23 @@ def make(ctx):
         sc = ctx.sub.get("scale")
         if sc is not None and not getattr(sc, "calibrated", True):
             raise CmdError(proto.E_BAD_STATE, "scale not calibrated")
-        c.start(seq, target, budget, time.ticks_ms())
+        c.start(seq, target, budget, time.ticks_ms(), stepped)
+        if stepped:
+            return (("mode", "step"),)
+        saf.busy()
+        return ACCEPTED
+
+    def sstep_cmd(seq, f):
+        end = proto.get_int(f, "end", 0, 1, 0)
+        if c.phase != C_HOLD:
+            raise CmdError(proto.E_BAD_STATE, "no stepped SAMPLE holding")
+        check_ready(saf)
+        c.run_step(seq, end, time.ticks_ms())
         saf.busy()
         return ACCEPTED
 
     ctx.comms.register("SAMPLE", sample_cmd)
+    ctx.comms.register("SSTEP", sstep_cmd)
     chain_stop(ctx, c.stop)
     ctx.comms.tm_sources.append(c.telemetry)
     return c

@@ -1,6 +1,9 @@
-# Drill: speed-controlled DC motor (encoder, current sense) and a stepper
-# feed with a home switch. Jam -> back off and retry; repeated jams at one
-# depth are rock (ends the core) or, when shallow, a drill_jam fault.
+# Drill: speed-controlled DC motor (encoder, current sense), a stepper feed
+# with a home switch, and on boards that have one a percussion hammer
+# (rotary-percussive, as CE-5/6 drilled). Jam -> back off and retry;
+# repeated jams at one depth are a hard layer: the hammer comes on and the
+# retries start again. Jams that rotation and percussion together cannot
+# get past are rock (ends the core) or, when shallow, a drill_jam fault.
 # SEAL winds the core bag shut by turning the bit backwards at home.
 #
 # The step is viper over one array('i') (Drill._s): word loads and
@@ -46,6 +49,7 @@ _SEAL_RPM10 = const(300)  # 30 rpm backwards winds the bag
 _SEAL_COUNTS = const(6144)  # 1.5 revolutions
 _SEAL_TICKS = const(1000)  # 10 s
 _NO_PROGRESS = const(50)  # steps (2 mm): a re-jam this close made no progress
+_PERC_CLEAR = const(1250)  # steps (50 mm) past where it came on: the hard layer is behind
 
 # Phases (telemetry "df").
 P_IDLE = const(0)
@@ -130,6 +134,13 @@ class Drill:
         self._dir = machine.Pin(pins["drill_dir"], machine.Pin.OUT, value=1)
         pwm = machine.PWM(machine.Pin(pins["drill_pwm"]), freq=_PWM_HZ, duty_u16=0)
         self._enc = Encoder(pins["drill_enc_a"], pins["drill_enc_b"])
+        # The hammer: off at boot, and with every stop (_halt).
+        h = pins.get("drill_hammer")
+        self._hammer = None if h is None else machine.Pin(h, machine.Pin.OUT, value=0)
+        self.percussion = 0  # the hammer is on
+        self.perc_n = 0  # times it came on in this job
+        self.perc_mm = 0  # depth it last came on at
+        self._perc_pos = 0
         read, kma, top = hw.adc(b, "drill_isense", _ISENSE_FS_MA)
         # The speed loop's hardware, bound once: encoder, current sense, PWM,
         # home switch.
@@ -248,6 +259,7 @@ class Drill:
         self._s[_MAX_POS] = 0
         self.jams = 0
         self.rock = 0
+        self.perc_n = 0
         self._stuck = 0
         self._jam_pos = -(1 << 20)
         self._begin(owner, P_SPINUP)
@@ -266,13 +278,14 @@ class Drill:
     def result(self):
         """DONE fields of the last drill job."""
         return (("depth", self.max_pos // STEPS_PER_MM), ("rock", self.rock),
-                ("jams", self.jams))
+                ("jams", self.jams), ("perc", self.perc_n))
 
     # -- control step --------------------------------------------------
     def _halt(self, job):
-        # Motor off, feed held, idle.
+        # Motor and hammer off, feed held, idle.
         s = self._s
         self._drive(0)
+        self._percuss(0)
         s[_SP] = 0
         self._feed.hold()
         s[_FEEDING] = 0
@@ -546,6 +559,7 @@ class Drill:
             self._move_feed(-1, _HOME_RATE, self._feed.pos() - self._backoff)
         elif ph == P_RETRACT:
             s[_SP] = 0
+            self._percuss(0)
             self._move_feed(-1, _RETRACT_RATE, self._feed.pos() - s[_MAX_STEPS])
         elif ph == P_SEAL:
             s[_SP] = -_SEAL_RPM10
@@ -574,6 +588,11 @@ class Drill:
         self._then = then
         self._move_feed(1, _HOME_RATE, 0)
 
+    def _percuss(self, on):
+        if self._hammer is not None and self.percussion != on:
+            self._hammer.value(on)
+            self.percussion = on
+
     def _on_jam(self):
         self.jams += 1
         pos = self._feed.pos()
@@ -583,7 +602,14 @@ class Drill:
         else:
             self._stuck = 1
         self._jam_pos = pos
-        if self._stuck > self._retries:
+        if self._stuck > self._retries and self._hammer is not None and not self.percussion:
+            # Rotation alone makes no progress: a hard layer. Hammer it.
+            self._percuss(1)
+            self.perc_n += 1
+            self.perc_mm = pos // STEPS_PER_MM
+            self._perc_pos = pos
+            self._stuck = 1
+        elif self._stuck > self._retries:
             if pos >= self._rock_min:
                 self.rock = 1  # refusal at depth: rock; keep the core
                 self._to(P_RETRACT)
@@ -594,6 +620,8 @@ class Drill:
 
     # -- service phase -------------------------------------------------
     def service(self, now_ms):
+        if self.percussion and self._feed.pos() > self._perc_pos + _PERC_CLEAR:
+            self._percuss(0)  # through the hard layer: rotation alone again
         if self.job < J_OK or self.owner < 0:
             return
         seq = self.owner
@@ -624,12 +652,14 @@ class Drill:
         out.append(("di", self.ma))
         out.append(("dd", self._feed.pos() // STEPS_PER_MM))
         out.append(("df", self.phase))
+        out.append(("dp", self.percussion))
 
     def status(self):
         return (("rpm", self.rpm10 // 10), ("ma", self.ma),
                 ("depth", self._feed.pos() // STEPS_PER_MM),
                 ("maxd", self.max_pos // STEPS_PER_MM), ("ph", self.phase),
-                ("jams", self.jams), ("homed", self.homed), ("duty", self._s[_DUTY]),
+                ("jams", self.jams), ("perc", self.percussion), ("homed", self.homed),
+                ("duty", self._s[_DUTY]),
                 ("stop_us", self.stop_us))
 
 

@@ -399,6 +399,18 @@ def cal_factor(raw0, raw1, ref_mg):
     return k
 
 
+def local_factor(k, cal_grav, grav):
+    """k calibrated at cal_grav -> k at the local gravity grav (both mm/s^2),
+    or None outside K_MIN..K_MAX: a cell weighs mass x gravity, so at 1/6 g a
+    count is 6x the mg. Not for the control step (the product may be a long int)."""
+    q, r = divmod(k, grav)
+    k2 = q * cal_grav + r * cal_grav // grav
+    a = k2 if k2 > 0 else -k2
+    if a < K_MIN or a >= K_MAX:
+        return None
+    return k2
+
+
 def counts_for_mg(mg, k):
     """Counts that make mg (>= 0) at factor k, at least 1: for thresholds."""
     a = k if k > 0 else -k

@@ -27,6 +27,7 @@ _PER_N = const(128)  # conversions per measurement of the conversion period (1.6
 _ZTRK_N = const(8)  # conversions per count of zero tracking: ~12 mg/s at 80 SPS
 _ONE_TURN_HZ = const(500)  # loop rates up to this read and filter a conversion in one turn
 _FIT_N = const(4)  # conversions per fit of the window to the drill's turns (50 ms at 80 SPS)
+EARTH_MM_S2 = const(9807)  # standard gravity, where rigs calibrate unless told otherwise
 
 
 class Scale:
@@ -44,6 +45,9 @@ class Scale:
         p.declare("sc_ztrk_mg", 1000, 0, 10000)  # zero tracking while idle and within
         p.declare("sc_tmo_ms", 1000, 100, 10000)  # no conversion for this long: fault
         p.declare("sc_target_mg", 2000000, 0, 100000000)  # sample mass target
+        # Local gravity: the cell weighs mass x gravity, so a calibration made
+        # at one gravity converts at another by their ratio (Moon: 1620).
+        p.declare("grav_mm_s2", EARTH_MM_S2, 1000, 25000)
         self.drv, self.drv_name = hx711.make(ctx.board, GAIN)
         sps = hx711.rate_sps(ctx.board)
         # The RATE pin's period, and the identical readings that make a
@@ -58,7 +62,9 @@ class Scale:
         self.total_mg = 0
         self.raw = 0
         self.zero = 0
-        self.k = 0  # mg per count, Q24; 0 = not calibrated
+        self.k = 0  # mg per count at the local gravity, Q24; 0 = not calibrated
+        self.k_cal = 0  # mg per count where the calibration was made, Q24
+        self.cal_grav = EARTH_MM_S2  # the gravity there, mm/s^2
         self.calibrated = False
         self.f = None
         self._cfg = None
@@ -90,9 +96,14 @@ class Scale:
         # Parameters may change at any time (PARAM) and are loaded after
         # make(): re-read them here, outside the control step.
         p = self._ctx.params
-        if self._seen is not None and self._seen[0] == p.version and self._seen[1] == self.k:
+        if self._seen is not None and self._seen[0] == p.version and self._seen[1] == self.k_cal:
             return  # every loop tick: nothing changed (no tuple built)
-        self._seen = (p.version, self.k)
+        self._seen = (p.version, self.k_cal)
+        k = 0
+        if self.k_cal:
+            k = filters.local_factor(self.k_cal, self.cal_grav, p.get("grav_mm_s2")) or 0
+        self.k = k
+        self.calibrated = k != 0
         cfg = (p.get("sc_med"), p.get("sc_avg"), p.get("sc_band_mg"), p.get("sc_step_mg"),
                p.get("sc_ztrk_mg"), p.get("sc_tmo_ms"), self.k, p.get("sc_spike_mg"),
                p.get("sc_sm"), p.get("sc_turns"))

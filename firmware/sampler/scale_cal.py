@@ -11,6 +11,7 @@ from micropython import const
 
 from sampler import filters, proto
 from sampler import safety as S
+from sampler.scale import EARTH_MM_S2
 from sampler.comms import ACCEPTED, CmdError
 
 _FILE = "cal.json"
@@ -20,8 +21,13 @@ _CAL0 = const(2)
 _CAL1 = const(3)
 
 
-def _crc(z, r0, r1, mg, gain):
-    s = ("%d,%d,%d,%d,%d" % (z, r0, r1, mg, gain)).encode()
+def _crc(z, r0, r1, mg, gain, grav=None):
+    # Files from before the gravity was stored carry no grav (made at 1 g).
+    if grav is None:
+        s = "%d,%d,%d,%d,%d" % (z, r0, r1, mg, gain)
+    else:
+        s = "%d,%d,%d,%d,%d,%d" % (z, r0, r1, mg, gain, grav)
+    s = s.encode()
     return proto.crc16(s, 0, len(s))
 
 
@@ -60,34 +66,41 @@ class Cal:
             return
         try:
             z, r0, r1, mg, g = d["zero"], d["raw0"], d["raw1"], d["ref_mg"], d["gain"]
-            ok = _crc(z, r0, r1, mg, g) == d["crc"]
+            grav = d.get("grav")
+            ok = _crc(z, r0, r1, mg, g, grav) == d["crc"]
         except (KeyError, TypeError, ValueError):
             ok = False
         if not ok:
             self.state = "corrupt"
             return
+        if grav is None:
+            grav = EARTH_MM_S2
         k = filters.cal_factor(r0, r1, mg)
-        if k is None or g != self.sc.drv.gain:
+        if k is None or g != self.sc.drv.gain or not 1000 <= grav <= 25000:
             self.state = "implausible"
             return
-        self._use(z, r0, r1, mg, k)
+        self._use(z, r0, r1, mg, k, grav)
 
-    def _use(self, z, r0, r1, mg, k):
+    def _use(self, z, r0, r1, mg, k, grav):
         sc = self.sc
         sc.zero = z
-        sc.k = k
-        sc.calibrated = True
+        sc.k_cal = k
+        sc.cal_grav = grav
         self._r0 = r0
         self._r1 = r1
         self._ref = mg
         self.state = "ok"
-        sc.refresh()  # thresholds in counts depend on k
+        sc.refresh()  # the local factor, and thresholds in counts, depend on k
+        if not sc.calibrated:
+            self.state = "implausible"  # out of range at this gravity
 
     def save(self):
-        z = self.sc.zero
-        g = self.sc.drv.gain
+        sc = self.sc
+        z = sc.zero
+        g = sc.drv.gain
+        grav = sc.cal_grav
         d = {"zero": z, "raw0": self._r0, "raw1": self._r1, "ref_mg": self._ref, "gain": g,
-             "crc": _crc(z, self._r0, self._r1, self._ref, g)}
+             "grav": grav, "crc": _crc(z, self._r0, self._r1, self._ref, g, grav)}
         with open(_TMP, "w") as f:
             json.dump(d, f)
         os.rename(_TMP, _FILE)
@@ -132,11 +145,12 @@ class Cal:
         if k is None:
             raise CmdError(proto.E_OUT_OF_RANGE,
                            "implausible: %d counts for %d mg" % (v - r0, self._mg))
-        self._use(r0, r0, v, self._mg, k)
+        # The reference mass weighed at the local gravity: the calibration carries it.
+        self._use(r0, r0, v, self._mg, k, self._ctx.params.get("grav_mm_s2"))
         self.save()
         self._cal0 = None
-        sc.mass_mg = filters.mg_from_counts(v - r0, k)
-        return (("point", 1), ("raw", v), ("k", k))
+        sc.mass_mg = filters.mg_from_counts(v - r0, sc.k)
+        return (("point", 1), ("raw", v), ("k", k), ("grav", sc.cal_grav))
 
     def _start(self, seq, op):
         sc = self.sc
@@ -180,6 +194,7 @@ class Cal:
             sc.powered(proto.get_int(f, "pwr", 0, 1))
         fl = sc.f
         return (("raw", sc.raw), ("filt", fl.value), ("zero", sc.zero), ("k", sc.k),
+                ("cal_grav", sc.cal_grav),
                 ("cal", 1 if sc.calibrated else 0), ("calst", self.state),
                 ("drv", sc.drv_name), ("gain", sc.drv.gain),
                 ("pwr", 1 if sc.drv.powered else 0), ("per_us", sc.per_us),

@@ -45,10 +45,19 @@ def ensure_calibrated(session: Session, ref_g: float = 500.0) -> bool:
         return False
     emu = session.emulator
     if emu is None:
+        board = link.hello.board
+        rig = next(iter(rigs_on(board)), "RIG")
         raise UserError(
-            f"the scale on {link.port} is not calibrated: run "
-            f"`lunasample rig run calibration --port {link.port}` with reference weights"
+            f"the scale on {link.port} ({board}) is not calibrated: run `lunasample rig run "
+            f"scale_calibration --rig {rig} --port {link.port}` with reference weights at hand"
         )
     calibrate_scale(link.run, lambda g: emu.set_plant(extra_g=g), ref_g)
     emu.set_plant(extra_g=0.0)
     return True
+
+
+def rigs_on(board: str) -> list[str]:
+    """The shipped rigs built on board ``board`` (by its name in the board file)."""
+    from lunasample.rigs.schema import load_rig, rig_names
+
+    return [name for name in rig_names() if load_rig(name).board["name"] == board]

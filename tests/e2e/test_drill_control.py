@@ -114,18 +114,41 @@ def test_jam_that_never_clears_near_the_surface_faults(rig: tuple[EmulatedBoard,
 
 
 def test_rock_layer_ends_the_core_at_the_rock(tmp_path: Path) -> None:
-    # CE-5's drill met rock at 73.8 cm: the plant's default rock layer.
+    # CE-5's drill met rock at 73.8 cm and cored ~259 g: the plant's default
+    # site, with a hard breccia lens at 450-520 mm that rotation alone cannot
+    # cut. Percussion takes the bit through it; at the rock it does not help.
     with EmulatedBoard(speed=0, fs_dir=tmp_path / "flash") as b, Link(b.url) as lk:
         lk.command("HBTO", ms=60000)
         lk.command("ARM")
+        hammer: list[tuple[int, int, int]] = []
+        lk.subscribe("TM", lambda f: hammer.append((f.int("t"), f.int("dd"), f.int("dp"))))
+        lk.command("TMRATE", hz=20)
         r = lk.run("DRILL", 900, depth=1000)
         assert r.int("ok") == 1 and r.int("rock") == 1
         assert 738 <= r.int("depth") <= 741
-        assert r.int("jams") == 4  # the first refusal and jam_retries=3 more at one depth
+        assert r.int("perc") >= 2  # the lens, and the rock before it is called rock
+        on = [d for _, d, h in hammer if h]
+        assert min(on) >= 445 and any(d >= 735 for d in on)  # hammering where rotation stalled
+        assert not any(h for _, d, h in hammer if d < 440)  # rotary only above the lens
         p = drill_plant(b)
         assert p["max_depth_mm"] <= p["rock_mm"] + 1.0
-        assert p["steps"] == 0
+        assert p["core_g"] == pytest.approx(259.72, abs=3.0)  # CE-5's core (Li et al. 2021)
+        assert p["steps"] == 0 and p["hammering"] == 0
         assert lk.command("STATUS").fields["st"] == "ARMED"  # graceful: no fault
+
+
+def test_without_a_hammer_the_hard_layer_is_rock(tmp_path: Path) -> None:
+    # The ESP32 board has no percussion: its drill stops at the lens.
+    with (
+        EmulatedBoard(board="esp32_devkitc", speed=0, fs_dir=tmp_path / "flash") as b,
+        Link(b.url) as lk,
+    ):
+        lk.command("HBTO", ms=60000)
+        lk.command("ARM")
+        r = lk.run("DRILL", 900, depth=1000)
+        assert r.int("ok") == 1 and r.int("rock") == 1 and r.int("perc") == 0
+        assert 450 <= r.int("depth") <= 453
+        assert r.int("jams") == 4  # the first refusal and jam_retries=3 more at one depth
 
 
 def test_seal_winds_the_core_into_the_container(rig: tuple[EmulatedBoard, Link]) -> None:
@@ -162,7 +185,7 @@ def _phase(lk: Link) -> int:
     return lk.command("DSTAT").int("ph")
 
 
-@pytest.mark.parametrize("phase", ["spin", "feed", "backoff", "retract", "seal"])
+@pytest.mark.parametrize("phase", ["spin", "feed", "backoff", "retract", "seal", "percussion"])
 def test_estop_stops_the_drill_within_one_loop_period(tmp_path: Path, phase: str) -> None:
     with EmulatedBoard(speed=1, fs_dir=tmp_path / "flash") as b, Link(b.url) as lk:
         lk.command("ARM")
@@ -177,6 +200,11 @@ def test_estop_stops_the_drill_within_one_loop_period(tmp_path: Path, phase: str
             wait_for(lambda: drill_plant(b)["depth_mm"] > 1, 10)
             b.inject("drill_jam", 1)
             wait_for(lambda: _phase(lk) == 4, 10)
+        elif phase == "percussion":
+            # A hard layer 2 mm down: the hammer comes on after the retries.
+            b.set_plant(layers=[[0.0, 1.1, 0.2, 1.0], [2.0, 1.6, 5.0, 8.0]])
+            lk.command("DRILL", depth=100)
+            wait_for(lambda: drill_plant(b)["hammering"] == 1, 60)
         elif phase == "retract":
             lk.command("DRILL", depth=3)
             wait_for(lambda: _phase(lk) == 5 and drill_plant(b)["depth_mm"] < 2.5, 10)
@@ -186,7 +214,7 @@ def test_estop_stops_the_drill_within_one_loop_period(tmp_path: Path, phase: str
         lk.command("ESTOP")
         stop_us = lk.command("DSTAT").int("stop_us")
         p1 = drill_plant(b)
-        assert p1["duty"] == 0
+        assert p1["duty"] == 0 and p1["hammering"] == 0
         assert us_after(p1["pwm_zero_us"] & TICKS_MASK, stop_us) <= LOOP_US
         assert us_after(p1["last_step_us"] & TICKS_MASK, stop_us) <= LOOP_US
         time.sleep(0.3)

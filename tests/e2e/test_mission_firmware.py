@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def test_full_mission_with_firmware_sampling(tmp_path: Path) -> None:
     out = tmp_path / "out"
@@ -53,6 +55,46 @@ def test_full_mission_with_firmware_sampling(tmp_path: Path) -> None:
     frames = log.read_text()
     assert ",SAMPLE,target=2000" in frames and "kind=sample" in frames
     assert "sealed=1" in frames
+    assert "grav_mm_s2" in frames  # the scale weighed at the site's gravity
+    # Rotary-percussive: the default site's hard lens took the hammer.
+    drill = next(ln for ln in frames.splitlines() if "step=drill" in ln)
+    assert ",perc=" in drill and ",perc=0" not in drill
+    # Two clocks: the board ran each step in minutes; on the flight clock the
+    # same steps, with the ground in the loop between them, span 10-30 h.
+    sampling = next(r for r in rows if r["phase"] == "sampling")
+    figures = dict(kv.split("=") for kv in sampling["figures"].split("; "))
+    flight_h = (float(sampling["end_s"]) - float(sampling["start_s"])) / 3600.0
+    assert 10.0 <= flight_h <= 30.0
+    assert float(figures["duration_h"]) == pytest.approx(flight_h, rel=1e-5)
+    assert 0.0 < float(figures["board_s"]) < 3600.0
+    steps = timeline["sampling_steps"]
+    assert [st["kind"] for st in steps][:2] == ["drill", "core"] and steps[-1]["kind"] == "end"
+    assert sum(st["board_s"] for st in steps) == pytest.approx(float(figures["board_s"]), rel=1e-5)
+    assert frames.count(",SSTEP") == len(steps)
+    assert "Sampling on two clocks" in report
+
+
+def test_same_seed_same_mission(tmp_path: Path) -> None:
+    """The emulated board runs in lockstep with the host: byte-identical timelines."""
+    small = tmp_path / "small.toml"
+    # A short campaign (a core and a scoop or two) keeps the two runs cheap.
+    small.write_text("[sampling]\ntarget_g = 400.0\nmin_return_g = 200.0\n")
+    outs = [tmp_path / f"out{i}" for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "lunasample.cli", "mission", "--seed", "11"]
+            + ["--params", str(small), "--out", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for out in outs
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err.decode()[-2000:]
+    first, second = ((o / "timeline.csv").read_bytes() for o in outs)
+    assert first == second
+    assert b"board_s=" in first
 
 
 def test_bad_parameters_file_names_the_key(tmp_path: Path) -> None:

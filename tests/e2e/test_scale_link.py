@@ -3,6 +3,7 @@ HX711), host over the real link."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -76,6 +77,33 @@ def test_weighing_while_the_drill_spins(fast: EmulatedBoard) -> None:
         assert link.command("SCALE").int("win") == 40
         link.command("STOP")
         _wait(lambda: link.command("SCALE").int("win") == 16)
+
+
+def test_weighing_at_lunar_gravity(fast: EmulatedBoard, tmp_path) -> None:
+    # Calibrated on Earth, weighing on the Moon: the cell sees a sixth of the
+    # force; the calibration carries the gravity it was made at and the
+    # board converts by the ratio once told the local one (grav_mm_s2).
+    with Link(fast.url) as link:
+        link.command("HBTO", ms=60000)
+        _calibrate(fast, link)
+        assert link.command("SCALE").int("cal_grav") == 9807
+        saved = json.loads((tmp_path / "flash" / "cal.json").read_text())
+        assert saved["grav"] == 9807
+        fast.set_plant(gravity_m_s2=1.62)
+        link.run("TARE", 60)
+        fast.set_plant(extra_g=432.0)
+        untold = _weigh_settled(link)
+        assert abs(untold - 432_000 * 1.62 / 9.80665) < 2000  # a sixth: the physics
+        k_earth = link.command("SCALE").int("k")
+        link.command("PARAM", name="grav_mm_s2", value=1620)
+        fast.set_plant(extra_g=0.0)
+        link.run("TARE", 60)
+        fast.set_plant(extra_g=432.0)
+        mg = _weigh_settled(link)
+        assert abs(mg - 432_000) < 500  # the 0.5 g goal at lunar gravity
+        assert link.command("SCALE").int("cal_grav") == 9807  # made on Earth
+        # The factor at the local gravity: 9807/1620 mg per count more.
+        assert link.command("SCALE").int("k") * 1620 // 9807 == pytest.approx(k_earth, rel=1e-6)
 
 
 def test_hx711_timeout_faults_the_board_until_the_chip_answers(fast: EmulatedBoard) -> None:

@@ -247,3 +247,20 @@ def test_calibration_factor_rejects_implausible_points() -> None:
     assert filters.cal_factor(0, 100, 100_000_000) is None  # 1 g per count: not this cell
     neg = filters.cal_factor(0, -859_000, 1_000_000)
     assert neg is not None and neg < 0  # a cell wired the other way round still works
+
+
+@given(
+    st.integers(filters.K_MIN, filters.K_MAX - 1),
+    st.integers(1000, 25000),
+    st.integers(1000, 25000),
+    st.booleans(),
+)
+def test_local_factor_is_the_gravity_ratio(k: int, cal_grav: int, grav: int, neg: bool) -> None:
+    k = -k if neg else k  # a cell wired the other way round
+    got = filters.local_factor(k, cal_grav, grav)
+    want = k * cal_grav // grav  # exact integers in CPython
+    if filters.K_MIN <= abs(want) < filters.K_MAX:
+        assert got == want
+    else:
+        assert got is None  # out of the range mg_from_counts keeps below 2^30
+    assert filters.local_factor(k, grav, grav) == k

@@ -11,8 +11,8 @@ from lunasample.mission.params import DEFAULT_PARAMS, ParamsError, load_params
 
 
 def test_defaults_hold_the_reference_figures(params) -> None:
-    assert params.mission.ce6_sample_g == 1935.3
-    assert params.mission.ce5_sample_g == 1731.0
+    assert params.reference.ce6_sample_g == 1935.3
+    assert params.reference.ce5_sample_g == 1731.0
     assert params.mission.landing_lat_deg == pytest.approx(-41.6385)
     assert params.mission.landing_elevation_m == -5256.0
     assert params.descent.engine_thrust_n == 7500.0

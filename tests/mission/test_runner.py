@@ -109,7 +109,8 @@ class ShortSampler:
     def __init__(self) -> None:
         self.calls: list[tuple[float, float, int]] = []
 
-    def sample(self, target_g, budget_s, site_seed, progress) -> SamplingOutcome:
+    def sample(self, target_g, clock, site_seed, progress) -> SamplingOutcome:
+        budget_s = float(clock.deadline_h[0] - clock.start_h) * 3600.0
         self.calls.append((target_g, budget_s, site_seed))
         if progress is not None:
             progress(60.0, 120.0)

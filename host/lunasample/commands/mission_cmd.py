@@ -12,7 +12,7 @@ from rich.table import Table
 from lunasample.mission.params import load_params
 from lunasample.mission.runner import MissionResult, run_mission
 from lunasample.mission.sampling import SurrogateSampler
-from lunasample.mission.sampling_board import BoardSampler
+from lunasample.mission.sampling_board import board_sampler
 from lunasample.outdir import check_output_dir
 from lunasample.preflight import ensure_calibrated
 from lunasample.report.outputs import write_outputs
@@ -97,11 +97,14 @@ def run(args: argparse.Namespace) -> int:
             )
         else:
             bar.update(task, detail="starting board")
-            with open_session(args) as s:
+            # Unpaced emulated boards run in lockstep with the host, seeded by the
+            # mission: the same seed gives the same board time and the same sample.
+            emulated = {"lockstep": True, "seed": args.seed} if args.speed <= 0 else {}
+            with open_session(args, **emulated) as s:
                 if ensure_calibrated(s):
                     bar.update(task, detail="scale calibrated (pre-flight)")
                 bar.update(task, detail=f"sampling on {s.where}")
-                result = run_mission(params, BoardSampler(s.link), args.seed, progress)
+                result = run_mission(params, board_sampler(s, params), args.seed, progress)
         bar.update(task, completed=1.0, description="done", detail="")
     write_outputs(result, args.out)
     _summary(result, args.out, con)

@@ -9,10 +9,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lunasample.errors import UserError
+from lunasample.mission.firmware_mc import MAX_FIRMWARE_RUNS, run_firmware_montecarlo
 from lunasample.mission.montecarlo import CHUNK_RUNS, MAX_RUNS, run_montecarlo
 from lunasample.mission.params import load_params
 from lunasample.outdir import check_output_dir
-from lunasample.report.montecarlo_report import write_montecarlo
+from lunasample.paths import load_board
+from lunasample.report.montecarlo_report import write_firmware_comparison, write_montecarlo
 
 DESCRIPTION = f"""\
 Fly N missions with dispersed engines, landing site, regolith, relay phase,
@@ -23,6 +25,13 @@ Chunks run on the local cores by default, or on an existing Dask cluster with
 Writes runs.csv (one row per run), summary.md (success per phase with 95 %
 Wilson intervals, failure causes, anomalies, key figures) and
 mass_histogram.png into --out.
+
+With --firmware, each run's sampling phase runs on the real firmware (a fresh
+emulated board per run, in lockstep with the host) as one task on the local
+cores or the Dask cluster; the other phases fly vectorised. The same draws are
+flown with the numpy surrogate too: surrogate_vs_firmware.md gives its error
+run by run, before and after fitting its constants to the firmware's steps
+(surrogate_fit.toml, usable with --params); firmware_runs.csv lists the runs.
 """
 
 
@@ -37,9 +46,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument(
         "-n",
         type=int,
-        default=10_000,
+        default=None,
         metavar="N",
-        help=f"number of missions to fly, 1..{MAX_RUNS} (default: 10000)",
+        help=f"number of missions to fly, 1..{MAX_RUNS} (default: 10000; "
+        f"with --firmware 1..{MAX_FIRMWARE_RUNS}, default 4)",
+    )
+    p.add_argument(
+        "--firmware",
+        action="store_true",
+        help="run each mission's sampling on the firmware (an emulated board per run)",
+    )
+    p.add_argument(
+        "--board",
+        default="emulator",
+        metavar="NAME",
+        help="board description for the emulated boards with --firmware (default: emulator)",
     )
     p.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     p.add_argument(
@@ -75,33 +96,54 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def run(args: argparse.Namespace) -> int:
     """Run the campaign and write its outputs; 0 on completion."""
-    if args.n < 1 or args.n > MAX_RUNS:
-        raise UserError(f"-n must be between 1 and {MAX_RUNS}, got {args.n}")
+    limit = MAX_FIRMWARE_RUNS if args.firmware else MAX_RUNS
+    n = args.n if args.n is not None else (4 if args.firmware else 10_000)
+    if n < 1 or n > limit:
+        raise UserError(f"-n must be between 1 and {limit}, got {n}")
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers must be >= 1, got {args.workers}")
     check_output_dir(args.out)
     params = load_params(args.params)
+    if args.firmware:
+        load_board(args.board)  # a bad board fails here, before any run
     console = Console(stderr=True)
+    unit = "runs on the firmware" if args.firmware else "chunks"
     columns = (
         TextColumn("[bold]Monte Carlo"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("chunks"),
+        TextColumn(unit),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("chunks", total=None)
+        task = bar.add_task(unit, total=None)
 
-        def on_chunk(done: int, total: int) -> None:
+        def on_done(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = run_montecarlo(
-            params,
-            args.n,
-            args.seed,
-            workers=args.workers,
-            dask_address=args.dask,
-            progress=on_chunk,
-        )
+        if args.firmware:
+            fmc = run_firmware_montecarlo(
+                params,
+                n,
+                args.seed,
+                board=args.board,
+                workers=args.workers,
+                dask_address=args.dask,
+                progress=on_done,
+            )
+            result = fmc.firmware
+        else:
+            result = run_montecarlo(
+                params,
+                n,
+                args.seed,
+                workers=args.workers,
+                dask_address=args.dask,
+                progress=on_done,
+            )
     paths = write_montecarlo(result, args.out)
+    if args.firmware:
+        paths += write_firmware_comparison(fmc, args.out)
     ok = int(result.success.sum())
     console.print(
         f"{ok}/{result.n} missions succeeded ({ok / result.n:.2%}); "

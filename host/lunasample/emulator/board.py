@@ -30,11 +30,15 @@ from typing import Any
 
 from lunasample import paths
 from lunasample.emulator import vfs
+from lunasample.emulator.lockstep import QUANTUM_US, CommandGate
 from lunasample.errors import UserError
 from lunasample.hardware.loader import parts_for_emulator
 
 PLANTS = ("plant_drill", "plant_arm", "plant_loadcell")
 LINE_FAULTS = ("serial_noise", "serial_drop")
+# Control-channel operations that change the world (lockstep delivers them at
+# a quantum's end); queries only read it.
+_WORLD_OPS = ("fault", "plant", "power_cut", "speed")
 # The simulated world (machine, time, plants, REPL) lives in the same
 # micropython heap as the firmware; it gets its own allowance on top of the
 # board's heap_kb so the firmware sees the budget the board file gives it.
@@ -153,9 +157,18 @@ class EmulatedBoard:
         tcp_port: int = 0,
         cpu_scale: int = 0,
         baud: int = 0,
+        lockstep: bool = False,
     ) -> None:
         self.board = paths.load_board(board)
         self.speed = speed
+        # Lockstep (emulator/lockstep.py): the board's clock runs while a
+        # command of the host's is in progress, in quanta, and is held
+        # between commands; unpaced, at full line rate, cpu_scale 0.
+        self.lockstep = lockstep
+        self.gate = CommandGate()
+        self.held_us: int | None = None  # lockstep: the board time it is held at
+        self._in_wait = bytearray()  # lockstep: the host's bytes for the next quantum
+        self._ctl_wait: list[dict[str, Any]] = []  # lockstep: and its changes to the world
         self.seed = seed
         self.plant = dict(plant or {})
         self.cpu_scale = cpu_scale
@@ -285,6 +298,17 @@ class EmulatedBoard:
                 self._reply_cv.wait(left)
             return self._replies.pop(qid)
 
+    def wait_held(self, timeout: float = 10.0) -> int:
+        """Lockstep: the board time (us) the board is held at, once it is."""
+        deadline = time.monotonic() + timeout
+        while True:
+            t = self.held_us
+            if t is not None:
+                return t
+            if time.monotonic() > deadline:
+                raise TimeoutError("the emulated board was not held (a command in progress?)")
+            time.sleep(0.001)
+
     @property
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
@@ -295,6 +319,7 @@ class EmulatedBoard:
             "board": self.board["name"],
             "fs": str(self.fs_dir),
             "speed": self.speed,
+            "lockstep": self.lockstep,
             "cpu_scale": self.cpu_scale,
             "cpu_hz": self.board.get("cpu_hz", 125000000),
             "seed": self.seed + self.restarts,
@@ -363,10 +388,18 @@ class EmulatedBoard:
 
     def _ctl(self, msg: dict[str, Any]) -> None:
         with self._lock:
-            if not self.alive:
+            if self.lockstep and self.held_us is None and msg.get("op") in _WORLD_OPS:
+                # Lockstep: a change to the world lands at the quantum's end,
+                # where the host's bytes do (see _deliver).
+                self._ctl_wait.append(msg)
                 return
-            with contextlib.suppress(BrokenPipeError, OSError):
-                os.write(self._ctl_in_w, (json.dumps(msg) + "\n").encode())
+            self._ctl_write(msg)
+
+    def _ctl_write(self, msg: dict[str, Any]) -> None:
+        if not self.alive:
+            return
+        with contextlib.suppress(BrokenPipeError, OSError):
+            os.write(self._ctl_in_w, (json.dumps(msg) + "\n").encode())
 
     def _restart(self, why: str, cause: int, state: dict[str, Any]) -> None:
         assert self._proc is not None and self._proc.stdout is not None
@@ -381,6 +414,10 @@ class EmulatedBoard:
             self.events.append({"event": "power_cut", "why": why, "t_us": state.get("t_us")})
             self._partial_in.clear()
             self._partial_out.clear()
+            self.gate.reset()
+            self.held_us = None
+            self._in_wait.clear()
+            self._ctl_wait.clear()
             self._spawn(reset_cause=cause, state=state.get("plants", {}))
         self._register_proc()
 
@@ -452,6 +489,16 @@ class EmulatedBoard:
             return
         if self.noise.active:
             data = self.noise.apply(data, self._partial_in)
+        if self.lockstep:
+            # The host's bytes reach the board at the quantum's end: at a
+            # board time that does not depend on when the host sent them.
+            self._in_wait += data
+            if self.held_us is not None:
+                self._deliver()
+            return
+        self._write_board(data)
+
+    def _write_board(self, data: bytes) -> None:
         proc = self._proc
         if data and proc is not None and proc.stdin is not None:
             with contextlib.suppress(BrokenPipeError, OSError):
@@ -465,6 +512,8 @@ class EmulatedBoard:
             data = self.noise.apply(data, self._partial_out)
         if not data:
             return
+        if self.lockstep:
+            self.gate.board_sent(data)
         # Nobody reading the PTY: its buffer fills and, as with a USB CDC
         # port nobody has opened, further output is dropped.
         with contextlib.suppress(BlockingIOError, OSError):
@@ -501,5 +550,38 @@ class EmulatedBoard:
                 self._state = msg
                 self._restart(msg.get("why", "power_cut"), int(msg.get("cause", 1)), msg)
                 return
+            elif op == "held":
+                self._on_held(int(msg["t_us"]))
             elif op == "error":
                 self.events.append({"event": "sim_error", "text": msg.get("text")})
+
+    def _on_held(self, t_us: int) -> None:
+        """Lockstep: the board spent its quantum. Everything it wrote before
+        saying so is in its pipe: pass that on, then run on while a command
+        is in progress, or stay held."""
+        proc = self._proc
+        if proc is not None and proc.stdout is not None:
+            while True:
+                try:
+                    data = os.read(proc.stdout.fileno(), 65536)
+                except BlockingIOError:
+                    break
+                if not data:
+                    break
+                self._from_board(data)
+        with self._lock:
+            self.held_us = t_us
+        self._deliver()
+
+    def _deliver(self) -> None:
+        """Lockstep, held: the host's bytes to the board; run on if a command is in progress."""
+        data, self._in_wait = bytes(self._in_wait), bytearray()
+        self._write_board(data)
+        self.gate.host_sent(data)
+        with self._lock:
+            for msg in self._ctl_wait:
+                self._ctl_write(msg)
+            self._ctl_wait.clear()
+            if self.gate.busy:
+                self.held_us = None
+                self._ctl_write({"op": "run", "us": QUANTUM_US})

@@ -21,7 +21,7 @@ from lunasample.gds.station import Station
 from lunasample.mission.flight import PHASES
 from lunasample.mission.params import load_params
 from lunasample.mission.runner import run_mission
-from lunasample.mission.sampling_board import BoardSampler
+from lunasample.mission.sampling_board import board_sampler
 from lunasample.preflight import ensure_calibrated
 from lunasample.report.timeline import timeline_rows
 from lunasample.session import Session
@@ -72,10 +72,11 @@ def fly(
     link = station.link.link
     station.publish(_running(source, PHASES[0], 0.0))
     try:
-        ensure_calibrated(Session(link, board))
+        session = Session(link, board)
+        ensure_calibrated(session)
         result = run_mission(
             params,
-            BoardSampler(link),
+            board_sampler(session, params),
             seed,
             lambda phase, frac: station.publish(_running(source, phase, frac)),
         )

@@ -28,6 +28,7 @@ from lunasample.mission import (
     transfer,
 )
 from lunasample.mission.draws import Draws, nominal
+from lunasample.mission.groundloop import CLOCK_TOTALS, FlightClock
 from lunasample.mission.outcome import PhaseArrays, checks
 from lunasample.mission.params import MissionParams
 
@@ -60,12 +61,16 @@ class SampleBatch:
     mass_g: FloatArray
     core_depth_mm: FloatArray
     scoops: FloatArray
-    duration_s: FloatArray
+    duration_s: FloatArray  # on the flight clock
     sealed: BoolArray
     anomalies: dict[str, BoolArray] = field(default_factory=dict)
+    # Where the flight time went (groundloop.CLOCK_TOTALS: board_s, ground_h,
+    # relay_wait_h, limit_wait_h); empty: the clock fly() handed out holds them.
+    clock: dict[str, FloatArray] = field(default_factory=dict)
 
 
-SampleFn = Callable[[FloatArray, BoolArray], SampleBatch]
+# Fills the container of every run, placing each campaign step on the clock.
+SampleFn = Callable[[FlightClock, BoolArray], SampleBatch]
 PhaseHook = Callable[[str, int], None]
 
 
@@ -81,8 +86,11 @@ class Flight:
     returned_g: FloatArray
 
 
-def sampling_phase(p: MissionParams, s: SampleBatch) -> PhaseArrays:
-    """Pass/fail of the sampling itself: enough mass, and a sealed container."""
+def sampling_phase(p: MissionParams, s: SampleBatch, clock: FlightClock) -> PhaseArrays:
+    """Pass/fail of the sampling itself: enough mass, and a sealed container.
+
+    Its duration is on the flight clock; ``board_s`` is the sampler's own time.
+    """
     n = s.mass_g.shape[0]
     code, texts = checks(
         n,
@@ -102,8 +110,9 @@ def sampling_phase(p: MissionParams, s: SampleBatch) -> PhaseArrays:
             "core_depth_mm": s.core_depth_mm,
             "scoops": s.scoops,
             "duration_h": s.duration_s / 3600.0,
-            "vs_ce5_pct": 100.0 * s.mass_g / p.mission.ce5_sample_g,
-            "vs_ce6_pct": 100.0 * s.mass_g / p.mission.ce6_sample_g,
+            **{k: s.clock[k] if s.clock else clock.total(k) for k in CLOCK_TOTALS},
+            "vs_ce5_pct": 100.0 * s.mass_g / p.reference.ce5_sample_g,
+            "vs_ce6_pct": 100.0 * s.mass_g / p.reference.ce6_sample_g,
         },
         anomalies=s.anomalies,
     )
@@ -143,8 +152,9 @@ def fly(
     orbiter_prop = ph.figures["orbiter_propellant_kg"]
     done(descent.simulate(p, d, record=record))
     surf = done(surface.simulate(p, d, record=record))
-    batch = sample(surf.figures["sampling_budget_h"] * 3600.0, alive.copy())
-    done(sampling_phase(p, batch))
+    clock = FlightClock.for_runs(p, d, surf.figures["sampling_budget_h"])
+    batch = sample(clock, alive.copy())
+    done(sampling_phase(p, batch, clock))
     mass_g = batch.mass_g
     done(ascent.simulate(p, d, mass_g, record=record))
     orbit_alt = p.ascent.target_apoapsis_alt_km

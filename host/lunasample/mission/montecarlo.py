@@ -29,6 +29,7 @@ from lunasample.mission.flight import (
     SampleBatch,
     fly,
 )
+from lunasample.mission.groundloop import FlightClock
 from lunasample.mission.params import MissionParams
 from lunasample.mission.sampling import (
     SurrogateDraws,
@@ -50,6 +51,7 @@ RUN_FIGURES = (
     ("sampling", "core_depth_mm"),
     ("sampling", "scoops"),
     ("sampling", "duration_h"),
+    ("sampling", "board_s"),
     ("ascent", "burn_time_s"),
     ("ascent", "propellant_margin_kg"),
     ("rendezvous and docking", "miss_m"),
@@ -119,8 +121,8 @@ def simulate_batch(p: MissionParams, d: Draws, sd: SurrogateDraws) -> Flight:
     """Fly a batch with the vectorised surrogate sampler."""
     sp = p.sampling.surrogate
 
-    def sample(budget_s: NDArray[np.float64], _alive: NDArray[np.bool_]) -> SampleBatch:
-        a = simulate_surrogate(sp, sd, p.sampling.target_g, budget_s)
+    def sample(clock: FlightClock, _alive: NDArray[np.bool_]) -> SampleBatch:
+        a = simulate_surrogate(sp, sd, p.sampling.target_g, clock)
         return SampleBatch(
             mass_g=a.mass_g,
             core_depth_mm=a.core_depth_mm,
@@ -136,7 +138,11 @@ def simulate_batch(p: MissionParams, d: Draws, sd: SurrogateDraws) -> Flight:
 def run_chunk(p: MissionParams, seed: np.random.SeedSequence, n: int) -> ChunkResult:
     """Fly ``n`` runs drawn from ``seed`` and keep the per-run essentials."""
     d, sd = batch_draws(p, np.random.default_rng(seed), n)
-    flight = simulate_batch(p, d, sd)
+    return chunk_result(simulate_batch(p, d, sd))
+
+
+def chunk_result(flight: Flight) -> ChunkResult:
+    """A flown batch's per-run essentials."""
     by_name = {ph.name: ph for ph in flight.phases}
     flown = flight.status != STATUS_NOT_FLOWN
     return ChunkResult(
@@ -187,7 +193,7 @@ def run_montecarlo(
         results = _run_dask(params, tasks, dask_address, progress)
     else:
         results = _run_local(params, tasks, workers or os.cpu_count() or 1, progress)
-    return _merge(params, n, seed, list(results))
+    return merge_chunks(params, n, seed, list(results))
 
 
 def _run_local(
@@ -235,7 +241,9 @@ def _run_dask(
         client.close()
 
 
-def _merge(p: MissionParams, n: int, seed: int, parts: list[ChunkResult]) -> MonteCarloResult:
+def merge_chunks(
+    p: MissionParams, n: int, seed: int, parts: list[ChunkResult]
+) -> MonteCarloResult:
     counts: list[dict[str, int]] = [{} for _ in PHASES]
     for part in parts:
         for i, phase_counts in enumerate(part.anomaly_counts):

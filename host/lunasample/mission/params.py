@@ -49,9 +49,6 @@ def _frac() -> Any:
 class MissionInfo:
     name: str
     launch_epoch: str
-    reference_duration_d: float = _num(gt=0)
-    ce5_sample_g: float = _num(gt=0)
-    ce6_sample_g: float = _num(gt=0)
     landing_lat_deg: float = _num(ge=-90, le=90)
     landing_lon_deg: float = _num(ge=-180, le=180)
     landing_elevation_m: float = _num(ge=-10000, le=10000)
@@ -70,6 +67,7 @@ class Constants:
     g0_m_s2: float = _num(gt=0)
     solar_constant_w_m2: float = _num(gt=0)
     stefan_boltzmann: float = _num(gt=0)
+    speed_of_light_km_s: float = _num(gt=0)
 
 
 @dataclass(frozen=True)
@@ -149,6 +147,7 @@ class Surface:
     stay_h: float = _num(gt=0)
     checkout_h: float = _num(ge=0)
     sampling_max_h: float = _num(gt=0)
+    ascent_prep_h: float = _num(ge=0)
     ascent_max_delay_h: float = _num(ge=0)
     relay_period_h: float = _num(gt=0)
     relay_periapsis_alt_km: float = _num(gt=0)
@@ -192,15 +191,30 @@ class Surrogate:
     scoop_cycle_sd_s: float = _num(ge=0)
     scoop_cycle_min_s: float = _num(gt=0)
     density_sigma_frac: float = _frac()
+    core_seal_s: float = _num(ge=0)
     seal_s: float = _num(ge=0)
     seal_fail_prob: float = _frac()
     max_scoops: int = _num(gt=0, le=1000)
 
 
 @dataclass(frozen=True)
+class Ops:
+    site_survey_min: float = _num(ge=0)
+    drill_stage_mm: float = _num(gt=0)
+    drill_check_min: float = _num(ge=0)
+    imaging_min: float = _num(ge=0)
+    assessment_min: float = _num(ge=0)
+    approval_min: float = _num(ge=0)
+    container_seal_min: float = _num(ge=0)
+    max_temp_k: float = _num(gt=0)
+    grid_min: float = _num(gt=0, le=15)
+
+
+@dataclass(frozen=True)
 class Sampling:
     target_g: float = _num(gt=0)
     min_return_g: float = _num(gt=0)
+    ops: Ops
     surrogate: Surrogate
 
 
@@ -291,6 +305,46 @@ class Landing:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """The flown missions' dates (ISO 8601 UTC) and figures, for comparison only."""
+
+    ce5_launch: str
+    ce5_loi: str
+    ce5_landing: str
+    ce5_drill_done: str
+    ce5_sampling_done: str
+    ce5_ascent: str
+    ce5_docking: str
+    ce5_transfer_done: str
+    ce5_separation: str
+    ce5_capsule_landing: str
+    ce5_sample_g: float = _num(gt=0)
+    ce5_sampling_h: float = _num(gt=0)
+    ce5_core_g: float = _num(gt=0)
+    ce5_scooped_g: float = _num(gt=0)
+    ce5_core_top_mm: float = _num(gt=0)
+    ce5_bulk_density_g_cm3: float = _num(gt=0)
+    ce6_launch: str
+    ce6_loi: str
+    ce6_landing: str
+    ce6_ascent: str
+    ce6_docking: str
+    ce6_transfer_done: str
+    ce6_capsule_landing: str
+    ce6_sample_g: float = _num(gt=0)
+    ce6_sampling_h: float = _num(gt=0)
+    ce6_duration_d: float = _num(gt=0)
+
+    def time(self, key: str) -> datetime:
+        """A reference date as an aware UTC datetime (``key`` e.g. "ce6_landing")."""
+        return _utc(getattr(self, key))
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
 class MissionParams:
     """All mission figures, one dataclass per section of ``params.toml``."""
 
@@ -309,13 +363,20 @@ class MissionParams:
     tei: Tei
     reentry: Reentry
     landing: Landing
+    reference: Reference
     source: str = "params.toml"
+
+    @property
+    def site_gravity_m_s2(self) -> float:
+        """Surface gravity at the landing site: GM / r^2 (the scale weighs by it)."""
+        c = self.constants
+        r_km = c.moon_radius_km + self.mission.landing_elevation_m / 1000.0
+        return c.moon_gm_km3_s2 / r_km**2 * 1000.0
 
     @property
     def epoch(self) -> datetime:
         """Launch epoch as an aware UTC datetime."""
-        text = self.mission.launch_epoch.replace("Z", "+00:00")
-        return datetime.fromisoformat(text).astimezone(timezone.utc)
+        return _utc(self.mission.launch_epoch)
 
 
 def load_params(path: str | Path | None = None, *, defaults: bool = True) -> MissionParams:
@@ -489,6 +550,11 @@ def _cross_checks(p: MissionParams, origin: dict[str, str], source: str) -> None
             "must be > rvd.closing_min_m_s",
         ),
         (
+            "surface.ascent_prep_h",
+            p.surface.checkout_h + p.surface.ascent_prep_h < p.surface.stay_h,
+            "plus surface.checkout_h must be < surface.stay_h (no time left to sample)",
+        ),
+        (
             "sampling.min_return_g",
             p.sampling.min_return_g <= p.sampling.target_g,
             "must be <= sampling.target_g",
@@ -502,11 +568,14 @@ def _cross_checks(p: MissionParams, origin: dict[str, str], source: str) -> None
     for key, ok, text in checks:
         if not ok:
             raise ParamsError(f"{origin.get(key, source)}: {key} {text}")
-    try:
-        p.epoch  # noqa: B018 - parse once here so a bad epoch fails at load time
-    except ValueError:
-        key = "mission.launch_epoch"
-        raise ParamsError(
-            f"{origin.get(key, source)}: {key} must be an ISO 8601 time, "
-            f"got {p.mission.launch_epoch!r}"
-        ) from None
+    times = {"mission.launch_epoch": p.mission.launch_epoch}
+    for f in dataclasses.fields(Reference):
+        if f.type in ("str", str):
+            times[f"reference.{f.name}"] = getattr(p.reference, f.name)
+    for key, text in times.items():
+        try:
+            _utc(text)  # parse once here so a bad time fails at load time
+        except ValueError:
+            raise ParamsError(
+                f"{origin.get(key, source)}: {key} must be an ISO 8601 time, got {text!r}"
+            ) from None

@@ -19,6 +19,7 @@ from lunasample.mission.flight import (
     SampleBatch,
     fly,
 )
+from lunasample.mission.groundloop import FlightClock
 from lunasample.mission.outcome import FAIL, NOT_FLOWN, PASS, PhaseResult
 from lunasample.mission.params import MissionParams
 from lunasample.mission.sampling import Sampler, SamplingOutcome
@@ -70,20 +71,16 @@ def run_mission(
     slot = PHASES.index(SAMPLING)
     outcome: list[SamplingOutcome] = []
 
-    def on_sample(t_s: float, _mass_g: float, budget_s: float) -> None:
-        if progress is not None:
-            progress(SAMPLING, (slot + min(t_s / max(budget_s, 1.0), 1.0)) / n_phases)
-
-    def sample(budget_s: np.ndarray, alive: np.ndarray) -> SampleBatch:
+    def sample(clock: FlightClock, alive: np.ndarray) -> SampleBatch:
         if not alive[0]:
             return _empty_batch()
-        budget = float(budget_s[0])
-        result = sampler.sample(
-            params.sampling.target_g,
-            budget,
-            int(d.site_seed[0]),
-            lambda t, m: on_sample(t, m, budget),
-        )
+        budget_s = float(clock.deadline_h[0] - clock.start_h) * 3600.0
+
+        def on_sample(t_s: float, _mass_g: float) -> None:
+            if progress is not None:
+                progress(SAMPLING, (slot + min(t_s / max(budget_s, 1.0), 1.0)) / n_phases)
+
+        result = sampler.sample(params.sampling.target_g, clock, int(d.site_seed[0]), on_sample)
         outcome.append(result)
         return SampleBatch(
             mass_g=np.array([result.mass_g]),

@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
+from lunasample.mission.groundloop import CORE, DRILL, END, SCOOP, FlightClock
 from lunasample.mission.params import Surrogate
 
 FloatArray = NDArray[np.float64]
@@ -29,12 +30,39 @@ class SamplingOutcome:
     mass_g: float
     core_depth_mm: int
     scoops: int
-    duration_s: float  # board or virtual seconds
-    records: list[dict]  # each: t_s, kind ("core"/"scoop"), site, depth_mm, mass_g
-    mass_timeline: list[tuple[float, float]]  # (t_s, container total g)
+    duration_s: float  # on the flight clock
+    records: list[dict]  # each: t_s (flight clock), kind ("core"/"scoop"), site, depth_mm, mass_g
+    mass_timeline: list[tuple[float, float]]  # (t_s on the flight clock, container total g)
     sealed: bool
     anomalies: list[str] = field(default_factory=list)
     source: str = "surrogate"  # "firmware:<board>" or "surrogate"
+    board_s: float = 0.0  # the sampler's own time for all its steps
+    steps: list[dict] = field(default_factory=list)  # each step on both clocks (step_rows)
+    # The drill's step on the board: (board s since it began, depth mm, percussion 0/1).
+    drill_trace: list[tuple[float, float, int]] = field(default_factory=list)
+
+
+def step_rows(clock: FlightClock, run: int = 0) -> list[dict]:
+    """One run's placed steps as rows: kind, flight start/end h since landing, where time went."""
+    rows = []
+    for st in clock.steps:
+        if st.end_h[run] <= st.ground_from_h[run]:
+            continue  # a step this run did not take
+        rows.append(
+            {"kind": st.kind} | {f: round(float(getattr(st, f)[run]), 6) for f in _STEP_FIELDS}
+        )
+    return rows
+
+
+_STEP_FIELDS = (
+    "ground_from_h",
+    "start_h",
+    "end_h",
+    "board_s",
+    "ground_h",
+    "relay_wait_h",
+    "limit_wait_h",
+)
 
 
 @runtime_checkable
@@ -42,9 +70,16 @@ class Sampler(Protocol):
     """Anything that can fill and seal the sample container."""
 
     def sample(
-        self, target_g: float, budget_s: float, site_seed: int, progress: SamplerProgress | None
+        self,
+        target_g: float,
+        clock: FlightClock,
+        site_seed: int,
+        progress: SamplerProgress | None,
     ) -> SamplingOutcome:
-        """Sample toward ``target_g`` within ``budget_s``; ``progress(t_s, mass_g)``."""
+        """Sample toward ``target_g``, each step placed on ``clock`` (a batch of one).
+
+        ``progress(t_s, mass_g)`` follows the flight clock since the sampling start.
+        """
         ...
 
 
@@ -87,7 +122,8 @@ class SamplingArrays:
     mass_g: FloatArray
     core_depth_mm: FloatArray
     scoops: NDArray[np.int64]
-    duration_s: FloatArray
+    duration_s: FloatArray  # on the flight clock
+    board_s: FloatArray  # the sampler's own time
     sealed: NDArray[np.bool_]
     rock_hit: NDArray[np.bool_]
     empty_scoops: NDArray[np.int64]
@@ -99,7 +135,7 @@ def simulate_surrogate(
     sp: Surrogate,
     d: SurrogateDraws,
     target_g: float,
-    budget_s: FloatArray,
+    clock: FlightClock,
     *,
     record: bool = False,
 ) -> SamplingArrays:
@@ -107,24 +143,25 @@ def simulate_surrogate(
 
     The core stops at the drill target or at a lognormally distributed rock layer.
     Scoop masses scale with the site's bulk density; a scoop can come up empty.
-    Time per scoop is normal with a floor. All runs advance together, scoop by scoop.
+    Board time per scoop is normal with a floor. Each step goes on ``clock``
+    (the flight clock, with the ground in the loop between steps); a scoop is
+    taken only while it and the seal still end within the flight budget. All
+    runs advance together, step by step.
     """
     n = d.rock_z.shape[0]
-    budget = np.broadcast_to(np.asarray(budget_s, dtype=float), (n,))
-    work_s = budget - sp.seal_s
+    start_h = clock.start_h
     density = np.maximum(1.0 + sp.density_sigma_frac * d.density_z, 0.5)
     rock_mm = sp.rock_depth_median_mm * np.exp(sp.rock_depth_sigma_log * d.rock_z)
     rock_hit = rock_mm < sp.drill_target_mm
-    depth = np.minimum(sp.drill_target_mm, rock_mm)
-    drill_s = np.clip(work_s - sp.setup_s, 0.0, depth / sp.drill_rate_mm_s)
-    depth = np.floor(drill_s * sp.drill_rate_mm_s)
-    t = sp.setup_s + drill_s
+    depth = np.floor(np.minimum(sp.drill_target_mm, rock_mm))
+    clock.place(DRILL, sp.setup_s + depth / sp.drill_rate_mm_s, depth)
     mass = depth * sp.core_g_per_mm * density
+    clock.place(CORE, sp.core_seal_s)
     records: list[dict] = []
     if record and depth[0] > 0:
         records.append(
             {
-                "t_s": float(t[0]),
+                "t_s": float(clock.now_h[0] - start_h) * 3600.0,
                 "kind": "core",
                 "site": 0,
                 "depth_mm": int(depth[0]),
@@ -146,30 +183,32 @@ def simulate_surrogate(
             got_nothing, 0.0, np.maximum(nominal + sp.scoop_mass_sd_g * d.scoop_mass_z[:, k], 0.0)
         )
         room = mass + nominal <= target_g
-        in_time = t + cycle <= work_s
+        in_time = clock.room_for(SCOOP, cycle, sp.seal_s)
         time_limited |= active & room & ~in_time
         active &= room & in_time
-        t = t + np.where(active, cycle, 0.0)
+        if not active.any():
+            break
+        clock.place(SCOOP, cycle, active=active)
         mass = mass + np.where(active, scoop_g, 0.0)
         scoops += active
         empty += active & got_nothing
         if record and active[0]:
             records.append(
                 {
-                    "t_s": float(t[0]),
+                    "t_s": float(clock.now_h[0] - start_h) * 3600.0,
                     "kind": "scoop",
                     "site": k + 1,
                     "depth_mm": 0,
                     "mass_g": float(scoop_g[0]),
                 }
             )
-        if not active.any():
-            break
+    clock.place(END, sp.seal_s)
     return SamplingArrays(
         mass_g=mass,
         core_depth_mm=depth,
         scoops=scoops,
-        duration_s=t + sp.seal_s,
+        duration_s=clock.flight_s,
+        board_s=clock.total("board_s"),
         sealed=d.seal_u >= sp.seal_fail_prob,
         rock_hit=rock_hit,
         empty_scoops=empty,
@@ -183,7 +222,7 @@ def surrogate_anomalies(a: SamplingArrays, sp: Surrogate) -> dict[str, NDArray[n
     return {
         "drill stopped on a rock layer before its target depth": a.rock_hit,
         "a scoop came up empty": a.empty_scoops > 0,
-        "time budget ended scooping before the target mass": a.time_limited,
+        "the flight-clock budget ended scooping before the target mass": a.time_limited,
     }
 
 
@@ -196,23 +235,23 @@ class SurrogateSampler:
     def sample(
         self,
         target_g: float,
-        budget_s: float,
+        clock: FlightClock,
         site_seed: int,
         progress: SamplerProgress | None = None,
     ) -> SamplingOutcome:
         """One sampling run; the site's regolith and luck come from ``site_seed``."""
         d = draw_surrogate(np.random.default_rng(site_seed), 1, self.params.max_scoops)
-        return self.outcome(d, target_g, budget_s, progress)
+        return self.outcome(d, target_g, clock, progress)
 
     def outcome(
         self,
         d: SurrogateDraws,
         target_g: float,
-        budget_s: float,
+        clock: FlightClock,
         progress: SamplerProgress | None = None,
     ) -> SamplingOutcome:
         """The report-level outcome for a batch of one set of draws."""
-        a = simulate_surrogate(self.params, d, target_g, np.array([budget_s]), record=True)
+        a = simulate_surrogate(self.params, d, target_g, clock, record=True)
         total = 0.0
         timeline = [(0.0, 0.0)]
         for rec in a.records:
@@ -232,4 +271,6 @@ class SurrogateSampler:
             sealed=bool(a.sealed[0]),
             anomalies=anomalies,
             source="surrogate",
+            board_s=float(a.board_s[0]),
+            steps=step_rows(clock),
         )

@@ -2,9 +2,9 @@
 
 * Relay: a Queqiao-2-like relay on a 24 h elliptical frozen orbit (Kepler's
   equation for its position, the Moon turning under it); the lander sees it when
-  its elevation is above a floor. Sampling is commanded through the relay, so the
-  sampling time budget is the visible time in the sampling window; ascent waits
-  for a window.
+  its elevation is above a floor. Sampling is commanded through the relay
+  (its steps wait for the ground, mission/groundloop.py); ascent waits for a
+  window.
 * Power: solar array output ``P sin(e + tilt)`` with the sun elevation ``e`` rising
   at the lunar-day rate, against base, sampling and payload loads; the battery
   state of charge is stepped in time, payloads are shed when it runs low.
@@ -104,9 +104,10 @@ def simulate(p: MissionParams, d: Draws, *, record: bool = False) -> PhaseArrays
     phase_h = s.relay_phase_h + s.relay_phase_sigma_h * d.relay_phase_z
     visible = relay_visible(p, t_h, phase_h)
 
-    in_window = (t_h >= s.checkout_h) & (t_h < s.stay_h)
-    visible_h = np.sum(visible[:, in_window], axis=1) * s.step_h
-    budget_h = np.minimum(visible_h, s.sampling_max_h)
+    # Sampling may run from the checkout until the ascent preparations begin;
+    # within it, the ground works only while the relay is up (groundloop.py).
+    span_h = s.stay_h - s.checkout_h - s.ascent_prep_h
+    budget_h = np.full(n, min(span_h, s.sampling_max_h))
     after = t_h >= s.stay_h
     window_at = np.where(visible[:, after], t_h[after][None, :], np.inf).min(axis=1)
     delay_h = window_at - s.stay_h

@@ -39,7 +39,7 @@ def render(result: MissionResult) -> str:
     end = max((ph.end_s for ph in result.phases if not math.isnan(ph.end_s)), default=0.0)
     lines.append(
         f"- Mission elapsed time: {end / 86400:.1f} d "
-        f"(CE-6 reference {p.mission.reference_duration_d:g} d)"
+        f"(CE-6 reference {p.reference.ce6_duration_d:g} d)"
     )
     lines += [
         "",
@@ -62,13 +62,15 @@ def render(result: MissionResult) -> str:
             "| | mass (g) | this mission as % of it |",
             "|---|---|---|",
             f"| this mission ({s.source}) | {s.mass_g:.1f} | |",
-            f"| CE-5 (2020) | {p.mission.ce5_sample_g:g} | {100 * s.mass_g / p.mission.ce5_sample_g:.0f} % |",  # noqa: E501
-            f"| CE-6 (2024) | {p.mission.ce6_sample_g:g} | {100 * s.mass_g / p.mission.ce6_sample_g:.0f} % |",  # noqa: E501
+            f"| CE-5 (2020) | {p.reference.ce5_sample_g:g} | {100 * s.mass_g / p.reference.ce5_sample_g:.0f} % |",  # noqa: E501
+            f"| CE-6 (2024) | {p.reference.ce6_sample_g:g} | {100 * s.mass_g / p.reference.ce6_sample_g:.0f} % |",  # noqa: E501
             "",
             f"Core {s.core_depth_mm} mm, {s.scoops} scoops, {s.duration_s / 3600:.1f} h of "
-            f"sampling, container {'sealed' if s.sealed else 'NOT sealed'}. "
+            f"sampling on the flight clock ({s.board_s:.0f} s on the board's), container "
+            f"{'sealed' if s.sealed else 'NOT sealed'}. "
             f"Returned to Earth: {result.returned_g:.1f} g.",
         ]
+        lines += _steps_table(s.steps)
     lines += ["", "## Margins", "", "| phase | figure | value |", "|---|---|---|"]
     by_name = {ph.name: ph for ph in result.phases}
     for phase, fig, unit in MARGINS:
@@ -80,6 +82,31 @@ def render(result: MissionResult) -> str:
     lines += [f"- {name}: {text}" for name, text in anomalies] or ["None."]
     lines += ["", "Plots: descent.png, sampling_mass.png, rvd.png, reentry.png, timeline.png.", ""]
     return "\n".join(lines)
+
+
+def _steps_table(steps: list[dict]) -> list[str]:
+    """The campaign's steps on both clocks: where each step's flight time went."""
+    if not steps:
+        return []
+    lines = [
+        "",
+        "### Sampling on two clocks",
+        "",
+        "Each step runs on the board in its own time; on the Moon it first waits for the "
+        "ground (images down, assessment, approval, commands up), for the relay to be "
+        "above the horizon and for the thermal and power limits.",
+        "",
+        "| step | flight start (h after landing) | flight span (h) | ground (h) "
+        "| relay wait (h) | limit wait (h) | board (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for st in steps:
+        span = st["end_h"] - st["ground_from_h"]
+        lines.append(
+            f"| {st['kind']} | {st['ground_from_h']:.2f} | {span:.2f} | {st['ground_h']:.2f} "
+            f"| {st['relay_wait_h']:.2f} | {st['limit_wait_h']:.2f} | {st['board_s']:.1f} |"
+        )
+    return lines
 
 
 def write_report(result: MissionResult, out_dir: Path) -> Path:

@@ -1,8 +1,10 @@
-"""Monte Carlo outputs: runs.csv, summary.md and the sample-mass histogram."""
+"""Monte Carlo outputs: runs.csv, summary.md, the sample-mass histogram, and with the
+firmware sampling, the surrogate against the firmware."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import matplotlib
@@ -11,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 import numpy as np  # noqa: E402
 
+from lunasample.mission.firmware_mc import FirmwareMonteCarlo, comparison  # noqa: E402
 from lunasample.mission.flight import PHASES, STATUS_FAIL  # noqa: E402
 from lunasample.mission.montecarlo import (  # noqa: E402
     MonteCarloResult,
@@ -73,12 +76,12 @@ def _summary(r: MonteCarloResult, path: Path) -> Path:
         q = np.percentile(returned, [5, 50, 95])
         lines.append(
             f"- Returned sample (successful runs): median {q[1]:.0f} g, "
-            f"5-95 % {q[0]:.0f}-{q[2]:.0f} g; CE-5 {p.mission.ce5_sample_g:g} g, "
-            f"CE-6 {p.mission.ce6_sample_g:g} g"
+            f"5-95 % {q[0]:.0f}-{q[2]:.0f} g; CE-5 {p.reference.ce5_sample_g:g} g, "
+            f"CE-6 {p.reference.ce6_sample_g:g} g"
         )
         lines.append(
             f"- Successful runs returning more than CE-6: "
-            f"{np.mean(returned > p.mission.ce6_sample_g):.1%}"
+            f"{np.mean(returned > p.reference.ce6_sample_g):.1%}"
         )
     lines += [
         "",
@@ -122,8 +125,8 @@ def _histogram(r: MonteCarloResult, path: Path) -> Path:
         ax.hist(returned, bins=60, color="tab:brown", alpha=0.85, label="returned (successes)")
     p = r.params
     for ref, label, style in (
-        (p.mission.ce5_sample_g, "CE-5", ":"),
-        (p.mission.ce6_sample_g, "CE-6", "--"),
+        (p.reference.ce5_sample_g, "CE-5", ":"),
+        (p.reference.ce6_sample_g, "CE-6", "--"),
         (p.sampling.target_g, "target", "-"),
     ):
         ax.axvline(ref, color="black", linestyle=style, linewidth=1, label=f"{label} {ref:g} g")
@@ -136,3 +139,57 @@ def _histogram(r: MonteCarloResult, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def write_firmware_comparison(fmc: FirmwareMonteCarlo, out_dir: str | Path) -> list[Path]:
+    """firmware_runs.csv, surrogate_vs_firmware.md and surrogate_fit.toml; their paths."""
+    out = Path(out_dir)
+    runs_path = out / "firmware_runs.csv"
+    with runs_path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(
+            ["run", "site_seed", "mass_g", "scoops", "core_depth_mm", "flight_h", "board_s"]
+            + ["sealed", "surrogate_mass_g", "surrogate_scoops", "surrogate_flight_h"]
+        )
+        for r in fmc.runs:
+            s = fmc.surrogate
+            w.writerow(
+                [r.run, r.site_seed, round(r.mass_g, 3), r.scoops, round(r.core_depth_mm, 1)]
+                + [round(r.duration_s / 3600.0, 4), round(r.clock["board_s"], 3), int(r.sealed)]
+                + [
+                    round(float(s.mass_g[r.run]), 3),
+                    int(s.figures["sampling.scoops"][r.run]),
+                    round(float(s.figures["sampling.duration_h"][r.run]), 4),
+                ]
+            )
+    md_path = out / "surrogate_vs_firmware.md"
+    lines = [
+        "# The surrogate against the firmware",
+        "",
+        f"{len(fmc.runs)} runs (seed {fmc.firmware.seed}): each run's sampling on the "
+        "firmware (an emulated board in lockstep), and on the same draws with the numpy "
+        "surrogate, before and after fitting its constants to the firmware's steps "
+        "(surrogate_fit.toml). MAE: mean absolute error per run.",
+        "",
+        "| figure | firmware mean | surrogate mean | surrogate MAE | fitted mean | fitted MAE |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in comparison(fmc):
+        lines.append(
+            f"| {row['figure']} | {row['firmware_mean']:.4g} | {row['surrogate_mean']:.4g} "
+            f"| {row['surrogate_mae']:.4g} | {row['fitted_mean']:.4g} | {row['fitted_mae']:.4g} |"
+        )
+    md_path.write_text("\n".join(lines) + "\n")
+    fit_path = out / "surrogate_fit.toml"
+    before = fmc.firmware.params.sampling.surrogate
+    body = [
+        "# The surrogate's constants fitted to firmware runs (lunasample montecarlo --firmware);",
+        "# use with --params. Only the fitted keys are listed.",
+        "[sampling.surrogate]",
+    ]
+    for f in dataclasses.fields(fmc.fitted):
+        new, old = getattr(fmc.fitted, f.name), getattr(before, f.name)
+        if new != old:
+            body.append(f"{f.name} = {float(new)!r}  # was {old!r}")
+    fit_path.write_text("\n".join(body) + "\n")
+    return [runs_path, md_path, fit_path]

@@ -63,7 +63,16 @@ def _descent(tr: dict[str, np.ndarray], path: Path) -> Path:
 def _sampling(result: MissionResult, path: Path) -> Path:
     s = result.sampling
     assert s is not None
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    if s.drill_trace:
+        fig = plt.figure(figsize=(9, 8.5))
+        grid = fig.add_gridspec(3, 1, height_ratios=[3, 1, 1.6], hspace=0.45)
+        ax = fig.add_subplot(grid[0])
+        gantt = fig.add_subplot(grid[1], sharex=ax)
+        _drill_depth(fig.add_subplot(grid[2]), s.drill_trace)
+    else:
+        fig, (ax, gantt) = plt.subplots(
+            2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+        )
     t = np.array([p[0] for p in s.mass_timeline]) / 3600.0
     m = np.array([p[1] for p in s.mass_timeline])
     ax.step(t, m, where="post", color="tab:brown", label=f"container ({s.source})")
@@ -79,17 +88,80 @@ def _sampling(result: MissionResult, path: Path) -> Path:
     p = result.params
     for ref, label, style in (
         (p.sampling.target_g, "target", "-"),
-        (p.mission.ce6_sample_g, "CE-6", "--"),
-        (p.mission.ce5_sample_g, "CE-5", ":"),
+        (p.reference.ce6_sample_g, "CE-6", "--"),
+        (p.reference.ce5_sample_g, "CE-5", ":"),
     ):
         ax.axhline(ref, linestyle=style, color="grey", linewidth=1)
         ax.text(0.0, ref, f" {label} {ref:g} g", va="bottom", fontsize=8, color="grey")
-    ax.set_xlabel("sampling time (h)")
     ax.set_ylabel("sample mass (g)")
-    ax.set_title(f"Sampling: {s.mass_g:.0f} g, core {s.core_depth_mm} mm, {s.scoops} scoops")
+    ax.set_title(
+        f"Sampling: {s.mass_g:.0f} g, core {s.core_depth_mm} mm, {s.scoops} scoops; "
+        f"{s.duration_s / 3600:.1f} h flight clock, {s.board_s:.0f} s board clock"
+    )
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
+    _step_lanes(gantt, s.steps)
+    gantt.set_xlabel("flight clock: hours since sampling began")
     return _save(fig, path)
+
+
+def _drill_depth(ax: plt.Axes, trace: list[tuple[float, float, int]]) -> None:
+    """The core on the board's clock: depth over time, percussion shaded."""
+    t = np.array([p[0] for p in trace])
+    depth = np.array([p[1] for p in trace])
+    hammer = np.array([p[2] for p in trace], dtype=bool)
+    ax.plot(t, depth, color="tab:brown", linewidth=1.2, label="bit depth")
+    ax.fill_between(
+        t,
+        0,
+        depth.max(initial=1.0),
+        where=hammer,
+        step="post",
+        color="tab:red",
+        alpha=0.2,
+        label="percussion",
+    )
+    ax.invert_yaxis()
+    ax.set_xlabel("board clock: seconds since the drill step began")
+    ax.set_ylabel("depth (mm)")
+    ax.set_title("Drilling the core: rotary, percussive where rotation alone stalls", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+
+
+# Where a step's flight time went, one lane each: the ground's work, the
+# waits for the relay and for the thermal/power limits, the board running.
+_LANES = (
+    ("ground", "tab:blue"),
+    ("relay wait", "lightgrey"),
+    ("limit wait", "tab:orange"),
+    ("board", "tab:brown"),
+)
+
+
+def _step_lanes(ax: plt.Axes, steps: list[dict]) -> None:
+    t0 = steps[0]["ground_from_h"] if steps else 0.0
+    spans: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in _LANES}
+    for st in steps:
+        ground_end = st["start_h"] - st["limit_wait_h"]
+        # The relay waits fall between the ground's tasks: drawn after them.
+        relay_from = ground_end - st["relay_wait_h"]
+        spans["ground"].append((st["ground_from_h"] - t0, relay_from - st["ground_from_h"]))
+        if st["relay_wait_h"] > 0:
+            spans["relay wait"].append((relay_from - t0, st["relay_wait_h"]))
+        if st["limit_wait_h"] > 0:
+            spans["limit wait"].append((ground_end - t0, st["limit_wait_h"]))
+        spans["board"].append((st["start_h"] - t0, st["end_h"] - st["start_h"]))
+    for i, (name, colour) in enumerate(_LANES):
+        ax.broken_barh(spans[name], (i - 0.4, 0.8), color=colour)
+    for st in steps:
+        if st["kind"] in ("drill", "end"):
+            # The drill's stages with the ground's checks between; the seal.
+            label = "drill stages" if st["kind"] == "drill" else "seal"
+            ax.annotate(label, (st["start_h"] - t0, 3.45), fontsize=7, va="bottom")
+    ax.set_yticks(range(len(_LANES)), [name for name, _ in _LANES], fontsize=8)
+    ax.set_ylim(-0.6, len(_LANES) - 0.1)
+    ax.grid(alpha=0.3, axis="x")
 
 
 def _rvd(tr: dict[str, np.ndarray], path: Path) -> Path:

@@ -74,6 +74,8 @@ def write_timeline(result: MissionResult, out_dir: Path) -> list[Path]:
         "success": result.success,
         "returned_g": _round(result.returned_g),
         "phases": rows,
+        # Each campaign step on both clocks (flight hours since landing, board s).
+        "sampling_steps": result.sampling.steps if result.sampling else [],
     }
     json_path.write_text(json.dumps(doc, indent=2) + "\n")
     return [csv_path, json_path]

@@ -91,6 +91,23 @@ def _estop(link: Link) -> None:
         link.command("ESTOP")
 
 
+def _answered(ask: Callable[[str], str]) -> Callable[[str], str]:
+    """``ask``, with a closed stdin (a script, CI, ``< /dev/null``) a user error."""
+
+    def answer(prompt: str) -> str:
+        try:
+            return ask(prompt)
+        except EOFError:
+            what = prompt.strip().rstrip(":")
+            if what.startswith("type yes"):
+                hint = "run it at a terminal, or pass --yes to start without the question"
+            else:
+                hint = "the operator's hands are needed: run it at a terminal"
+            raise UserError(f"no answer to {what!r}: stdin is closed; {hint}") from None
+
+    return answer
+
+
 def run_procedure(
     rig: Rig,
     proc: Procedure,
@@ -106,6 +123,7 @@ def run_procedure(
     """Run `proc` on `rig` and write its results folder; see the module docstring."""
     con = console or Console()
     settings = rig.settings_for(proc)
+    ask = _answered(ask)
     if speed is None:
         speed = float(rig.emulator.get("speed", 0.0))
     args = argparse.Namespace(port=port, board=rig.board_name, speed=speed, log=log)

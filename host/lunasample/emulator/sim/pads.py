@@ -19,13 +19,14 @@ rules = {}  # the chip's entry in parts.json
 irqs = {}  # pin -> [handler, trigger, last level, Pin]
 estop_edge_us = -1  # the e-stop loop opened (its input edge), virtual us
 outputs_off_us = -1  # every actuator output off after that edge
-_actuator_pwm = ()  # PWM pins that drive something (drill, scoop servo, hammer)
+_actuator_pwm = ()  # PWM pins that drive something (drill, scoop servo)
+_actuator_out = ()  # enable outputs that drive something (the drill's hammer)
 _ext_pull = ()  # pins the board pulls up with its own resistor ("external")
 _estop_pin = -1
 
 
 def setup(cfg):
-    global rules, _ext_pull, _estop_pin, _actuator_pwm
+    global rules, _ext_pull, _estop_pin, _actuator_pwm, _actuator_out
     mcu = str(cfg.get("mcu", "unix"))
     low = mcu.lower()
     _w.chip = "esp32" if low.startswith("esp32") else ("rp2040" if low == "rp2040" else "unix")
@@ -40,7 +41,8 @@ def setup(cfg):
     _estop_pin = pn.get("estop", -1)
     if _estop_pin >= 0:
         _w.pins[_estop_pin] = _Loop()
-    _actuator_pwm = tuple(pn[n] for n in ("drill_pwm", "scoop_pwm", "drill_hammer") if n in pn)
+    _actuator_pwm = tuple(pn[n] for n in ("drill_pwm", "scoop_pwm") if n in pn)
+    _actuator_out = tuple(pn[n] for n in ("drill_hammer",) if n in pn)
     _setup_drivers(cfg)
     _install()
 
@@ -212,9 +214,12 @@ def check_irqs():
 
 
 def outputs_idle():
-    """Every actuator PWM at zero duty."""
+    """Every actuator PWM at zero duty, every actuator enable low."""
     for p in _actuator_pwm:
         if _w.pwm.get(p, 0):
+            return False
+    for p in _actuator_out:
+        if _w.pin_level(p):
             return False
     return True
 

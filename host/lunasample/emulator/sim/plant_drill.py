@@ -1,7 +1,15 @@
 # Plant: the drill. A DC motor (armature circuit + shaft inertia, torque
 # constant, back-EMF, referred to the bit), a quadrature encoder, a current
-# shunt read by the ADC, and a stepper feed moving the bit into regolith
-# whose resistance grows with depth, over a rock layer at `rock_depth_mm`.
+# shunt read by the ADC, a stepper feed moving the bit into layered regolith
+# over a rock layer at `rock_depth_mm`, and a percussion hammer (pin
+# drill_hammer). Each layer (plant param `layers`: [top mm, bulk density
+# g/cm^3, hardness N m, cohesion kPa]) resists the bit's turning by its
+# hardness plus its cohesion on the cutting face, above the auger's friction
+# that grows with depth. A layer harder than rotation can cut (HARD_NM)
+# meets the bit like rock (the feed slips, the torque climbs) unless the
+# hammer runs: hammering fractures its face, leaving PERCUSSION of its
+# resistance. Rock yields to neither. The core fills by the layer's
+# density over the core tube's bore.
 # The core gathered on the way down is wound into its bag when the bit turns
 # backwards at home (SEAL) and then drops into the sample container.
 # Faults: drill_jam (value n: a torque spike that clears after n back-offs),
@@ -31,7 +39,19 @@ T_JAM = 9.0
 JAM_CLEAR_MM = 3.0  # a jam clears once the bit is lifted this far
 T_SEIZED = 50.0
 ISENSE_FS_A = 10.0  # current at ADC full scale
-CORE_G_PER_MM = 0.35  # ~26 g per 74 mm: CE-5 cored 259 g
+CORE_BORE_CM2 = 2.84  # core tube bore: 259 g over CE-5's 738 mm at the default layers
+PERCUSSION = 0.2  # share of a layer's cutting resistance left while hammering
+HARD_NM = 3.0  # rotation alone cuts no layer resisting more than this
+NM_PER_KPA = 0.01  # cohesion's torque on the cutting face
+# A CE-5-like site (Zheng et al. 2022: cored 0-738 mm, rock below; bulk
+# density 1.24 g/cm^3 averaged, Li et al. 2021): loose fines, a compacted
+# layer, a hard breccia lens that stops rotation alone, then coarser fines.
+LAYERS = (
+    (0.0, 1.10, 0.2, 1.0),
+    (300.0, 1.25, 0.5, 2.0),
+    (450.0, 1.60, 5.0, 8.0),
+    (520.0, 1.30, 0.6, 2.0),
+)
 SEAL_REVS = 1.25
 HOME_STOP_STEPS = -250  # the carriage's upper hard stop (10 mm above the park point)
 # The feed's home switch (NC, to ground) opens 2 mm above the park point
@@ -52,6 +72,7 @@ class Drill:
         self._fdir = pins.get("feed_dir", -1)
         self._fstep = pins.get("feed_step", -1)
         self._home = pins.get("feed_home", -1)
+        self._hammer = pins.get("drill_hammer", -1)
         self.omega = 0.0
         self.i = 0.0
         self.angle_counts = 0.0
@@ -75,14 +96,46 @@ class Drill:
         self._ae = math.exp(-0.001 / (L / R))
         self.configure(cfg.get("plant", {}))
         self._noise = 0
+        self._face_mm = self.rock_mm
         simworld.attach_pin(self._fstep, self)
         simworld.attach_pin(self._home, self)
         simworld.adc_src[pins.get("drill_isense", -1)] = self._adc_read
         simworld.enc_src[pins.get("drill_enc_a", -1)] = self._enc_read
 
     def configure(self, p):
-        self.rock_mm = float(p.get("rock_depth_mm", 738))
+        self.rock_mm = float(p.get("rock_depth_mm", getattr(self, "rock_mm", 738)))
         self._rock_lim = int((self.rock_mm + ROCK_GIVE_MM) * STEPS_PER_MM)
+        if "layers" in p or not hasattr(self, "layers"):
+            self.layers = [tuple(float(x) for x in lay) for lay in p.get("layers", LAYERS)]
+            self.layers.sort()
+        self._face_lim = self._rock_lim
+
+    def _face(self):
+        # Where the bit stops now (mm): the rock, or unless the hammer runs
+        # the first hard layer not yet cut through (its face: the deepest
+        # the bit has cut into it).
+        if self.hammering():
+            return self.rock_mm
+        cut_mm = self.max_steps / STEPS_PER_MM
+        lays = self.layers
+        for i in range(len(lays)):
+            top, _, hard, coh = lays[i]
+            bottom = lays[i + 1][0] if i + 1 < len(lays) else 1e9
+            if hard + NM_PER_KPA * coh > HARD_NM and cut_mm < bottom and top < self.rock_mm:
+                return max(top, cut_mm)
+        return self.rock_mm
+
+    def layer(self, depth):
+        """(top mm, density g/cm^3, hardness N m, cohesion kPa) at this depth."""
+        found = self.layers[0]
+        for lay in self.layers:
+            if lay[0] > depth:
+                break
+            found = lay
+        return found
+
+    def hammering(self):
+        return self._hammer >= 0 and simworld.pin_level(self._hammer) == 1
 
     # Bus callbacks run inside the firmware's control step: integers only,
     # no allocation.
@@ -104,7 +157,7 @@ class Drill:
         if v and not self._step_level:
             down = simworld.pin_level(self._fdir)
             if down:
-                if self.steps >= self._rock_lim:
+                if self.steps >= self._face_lim:
                     self.lost_steps += 1  # pressing on rock: the stepper slips
                 else:
                     self.steps += 1
@@ -121,8 +174,14 @@ class Drill:
         t = T_FRICTION
         if depth > 0:
             t += SOIL_NM_PER_M * depth / 1000.0
-            if depth >= self.rock_mm:
-                t += T_ROCK + T_ROCK_MM * (depth - self.rock_mm)
+            lay = self.layer(depth)
+            cut = lay[2] + NM_PER_KPA * lay[3]
+            if cut > HARD_NM:
+                cut *= PERCUSSION  # cut only while hammering (else the face stops it)
+            t += cut
+            face = self._face_mm
+            if depth >= face:
+                t += T_ROCK + T_ROCK_MM * (depth - face)
         if self.jam_active:
             t += T_JAM
         if simworld.fault("motor_stall"):
@@ -154,9 +213,13 @@ class Drill:
             self.pwm_zero_us = simworld.vt_us
         self._duty_was = duty
         if self.steps > self.max_steps:
-            # New hole: the core tube fills.
-            self.core_g += CORE_G_PER_MM * (self.steps - self.max_steps) / STEPS_PER_MM
+            # New hole: the core tube fills with the layer's regolith.
+            density = self.layer(self.max_steps / STEPS_PER_MM)[1]
+            mm = (self.steps - self.max_steps) / STEPS_PER_MM
+            self.core_g += density * CORE_BORE_CM2 * mm / 10.0
             self.max_steps = self.steps
+        self._face_mm = self._face()
+        self._face_lim = int((self._face_mm + ROCK_GIVE_MM) * STEPS_PER_MM)
         depth = self.depth_mm()
         if self._jam_cmd or simworld.fault("drill_jam"):
             self._update_jam(depth)
@@ -218,6 +281,7 @@ class Drill:
             "container_g": container_g,
             "sealed": self.sealed,
             "jams_hit": self.jams_hit,
+            "hammering": 1 if self.hammering() else 0,
             "jam_active": self.jam_active,
             "lost_steps": self.lost_steps,
             "last_step_us": self.last_step_us,

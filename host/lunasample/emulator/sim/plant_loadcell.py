@@ -16,6 +16,9 @@
 # Sensitivity: a 2 mV/V cell of `cell_cap_g` capacity; at gain 128 the HX711
 # spans +-0.5*AVDD/128 over +-2^23 codes, so codes per gram is
 # 2e-3 * 2 * 128 * 2^23 / cap_g, independent of AVDD (859 codes/g at 5 kg).
+# Gravity: the cell measures force. Masses on the pan (tare, contents,
+# reference weights) weigh mass x gravity_m_s2 / g0 grams-force, a sixth on
+# the Moon; vibration, impacts, drift and noise are forces and do not scale.
 import math
 import random
 
@@ -39,7 +42,9 @@ _DEFAULTS = {
     "vib_g": 30.0,  # vibration amplitude at the pan per 1000 rpm, grams
     "hit_hz": 1.0,  # percussion impacts reaching the pan per second per 1000 rpm
     "hit_gs": 2.0,  # impulse of one impact, gram-seconds
+    "gravity_m_s2": 9.80665,  # local gravity: 1.62 on the Moon
 }
+_G0 = 9.80665
 
 
 def _gauss(rng):
@@ -90,7 +95,7 @@ class Bridge:
         t0 = self.t_s
         t1 = t0 + window_s
         self.t_s = t1
-        load = self.contents_g() + p["tare_g"]
+        load = (self.contents_g() + p["tare_g"]) * (p["gravity_m_s2"] / _G0)
         # First-order creep toward a fraction of the present load.
         a = 1.0 - math.exp(-window_s / p["creep_tau_s"])
         self.creep_g += (p["creep_frac"] * load - self.creep_g) * a

@@ -16,6 +16,9 @@ def handle(msg):
             del _w.faults[msg["name"]]
         if _w.pads is not None and _w.pads.irqs:
             _w.pads.check_irqs()  # an input the fault moved: its edge now
+    elif op == "run":
+        # Lockstep: let msg["us"] more microseconds of virtual time pass.
+        _w.until_us = _w.vt_us + int(msg["us"])
     elif op == "speed":
         _w.set_speed(float(msg["value"]))
     elif op == "query":

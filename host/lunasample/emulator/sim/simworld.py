@@ -23,6 +23,11 @@ except ImportError:
 # Virtual clock, microseconds since power-on of this board instance.
 vt_us = 0
 speed = 1.0  # virtual seconds per real second; 0 = as fast as possible
+# Lockstep: virtual time passes only as far as the host has granted
+# ("run" on the control channel); there the world reports "held" and waits,
+# so what the firmware sees never depends on how fast the host answers.
+lockstep = False
+until_us = 0  # lockstep: virtual time granted so far
 cpu_scale = 0  # >0: charge real compute time x this factor to virtual time
 _real0 = utime.ticks_us()
 _vt0 = 0
@@ -91,9 +96,10 @@ def _getenv(name):
 
 def setup(cfg):
     """Configure the world from the emulator's JSON config (dict)."""
-    global speed, cpu_scale, reset_cause, config, _ctl_in, _ctl_out, _poller
+    global speed, cpu_scale, reset_cause, config, _ctl_in, _ctl_out, _poller, lockstep
     config = cfg
     speed = float(cfg.get("speed", 1.0))
+    lockstep = bool(cfg.get("lockstep", False))
     cpu_scale = int(cfg.get("cpu_scale", 0))
     reset_cause = int(cfg.get("reset_cause", 1))
     global pads
@@ -225,7 +231,13 @@ def advance(us):
         now_us()
     target = vt_us + us
     while True:
-        step_to = _next_plant if _next_plant < target else target
+        stop = target
+        if lockstep:
+            if vt_us >= until_us:
+                _hold()
+            if until_us < stop:
+                stop = until_us
+        step_to = _next_plant if _next_plant < stop else stop
         if step_to > vt_us:
             for c in clocked:
                 c.clock(step_to - vt_us)
@@ -263,10 +275,22 @@ def _service():
         power_cut("wdt", 3)  # machine.WDT_RESET
 
 
+def _hold():
+    # Lockstep: the granted time is spent. Say so (after everything the
+    # firmware wrote, which is already in its pipe), then serve the control
+    # channel until the host grants more.
+    send({"op": "held", "t_us": vt_us})
+    while vt_us >= until_us:
+        ev = _poller.poll(-1)
+        if ev and not ev[0][1] & _select.POLLIN:
+            sys.exit(0)  # the host hung up: power off
+        _poll_ctl()
+
+
 def _pace():
     # Hold virtual time to `speed` x real time; never run ahead of it.
     global _real0, _vt0
-    if speed <= 0:
+    if speed <= 0 or lockstep:
         return
     real_due = int((vt_us - _vt0) / speed)
     ahead = real_due - utime.ticks_diff(utime.ticks_us(), _real0)
