@@ -20,7 +20,9 @@ def key_path(loc: tuple[int | str, ...]) -> str:
     return out or "(top)"
 
 
-def validation_error(path: str | Path, e: ValidationError) -> UserError:
+def validation_error(
+    path: str | Path, e: ValidationError, cls: type[UserError] = UserError
+) -> UserError:
     """The first error of `e` as `FILE: key.path: rule, got VALUE (and N more)`."""
     errs = e.errors(include_url=False)
     err = errs[0]
@@ -31,4 +33,4 @@ def validation_error(path: str | Path, e: ValidationError) -> UserError:
     more = f" (and {len(errs) - 1} more)" if len(errs) > 1 else ""
     # A rule across keys (a model validator at the top) names its keys itself.
     where = f"{key_path(err['loc'])}: " if err["loc"] else ""
-    return UserError(f"{path}: {where}{msg}{more}")
+    return cls(f"{path}: {where}{msg}{more}")
