@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from lunasample.commands.progress_view import progress_enabled, rich_progress
 from lunasample.errors import UserError
 from lunasample.rigs import compare, registry, schema
 from lunasample.rigs.runner import run_procedure
@@ -133,16 +134,23 @@ def _run(con: Console, args: argparse.Namespace) -> int:
     rig = schema.load_rig(args.rig)
     where = args.port or f"an emulated {rig.board_name}"
     con.print(f"{proc.name} on rig {rig.name} ({where})")
-    out = run_procedure(
-        rig,
-        proc,
-        port=args.port,
-        yes=args.yes,
-        out_dir=args.out,
-        speed=args.speed,
-        log=args.log,
-        console=con,
-    )
+    with rich_progress(progress_enabled(args, con), con) as bars:
+
+        def ask(prompt: str) -> str:
+            with bars.paused():
+                return input(prompt)
+
+        out = run_procedure(
+            rig,
+            proc,
+            port=args.port,
+            yes=args.yes,
+            out_dir=args.out,
+            speed=args.speed,
+            log=args.log,
+            ask=ask,
+            report=bars,
+        )
     t = Table(show_header=True)
     t.add_column("figure")
     t.add_column("value", justify="right")
