@@ -58,11 +58,13 @@ def settle(cell, f, limit):
             return f.value, x, i + 1
     return f.value, x, -1
 
-def make_filter(k, rpm):
-    # k: the factor at the trials' gravity, as the scale converts it.
-    c = lambda mg: filters.counts_for_mg(mg, k) if k and mg else mg
-    f = filters.MassFilter(P["n_med"], P["n_avg"], P["n_sm"], c(P["step_mg"]),
-                           c(P["band_mg"]), c(P["spike_mg"]), filters.N_MAX)
+def make_filter(k, rpm, kf=0):
+    # k: the factor at the trials' gravity, kf at the calibration's, as the
+    # scale converts them (step and spike are forces: kf; the band: k).
+    kf = kf or k
+    c = lambda mg, kk: filters.counts_for_mg(mg, kk) if kk and mg else mg
+    f = filters.MassFilter(P["n_med"], P["n_avg"], P["n_sm"], c(P["step_mg"], kf),
+                           c(P["band_mg"], k), c(P["spike_mg"], kf), filters.N_MAX)
     # As the scale does (scale.Scale._turns).
     if P["turns"]:
         n = filters.turn_window(PER_US, int(rpm * 10), P["n_avg"], filters.N_MAX)
@@ -86,7 +88,7 @@ for rpm in P["rpms"]:
     for t in range(P["trials"]):
         cell = plant_loadcell.Bridge(
             {"drill_rpm": rpm, "hx711_sps": SPS, "gravity_m_s2": P["gravity_m_s2"]}, 1000 + t)
-        f = make_filter(k, rpm)
+        f = make_filter(k, rpm, k_cal)
         for _ in range(2 * SPS):  # the drill has been running for a while
             f.push(cell.convert(WIN, 128, SPS))
         zero, _, _ = settle(cell, f, limit)  # TARE, empty container

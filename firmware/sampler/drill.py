@@ -388,11 +388,13 @@ class Drill:
         sp = (s[_SP] ^ sx) - sx
         jam_ma = int(s[_JAM_MA])
         # Driven with no count at all: a seized drive train when the
-        # current is at its limit (else the encoder, below).
+        # current is near its limit now (else the encoder, below). Not "the
+        # limiter engaged": a motor whose encoder died speeds up at full
+        # duty, over the limit at first, then its back-EMF drops the current.
         dead = int(s[_DEAD])
         if sp != 0 and d == 0:
             dead += 1
-            if dead >= _STALL_TICKS and ph != P_BACKOFF and (cap < _DUTY_MAX or ma > jam_ma):
+            if dead >= _STALL_TICKS and ph != P_BACKOFF and (ma * 4 >= imax * 3 or ma > jam_ma):
                 self._event(_A_STALL)
                 return
         else:
@@ -450,10 +452,12 @@ class Drill:
             if ma > jam_ma and rpm10 < (sp * 4) // 10:
                 n = int(s[_JAM_N]) + 1
                 s[_JAM_N] = n
-                if n >= _JAM_TICKS:
-                    # A jam slows the bit over its torque margin; one that
-                    # stopped dead within the evidence is a seized train.
-                    self._event(_A_STALL if dead >= _DEAD_JAM else _A_JAM)
+                if n >= _JAM_TICKS and dead < _DEAD_JAM:
+                    # A jam slows the bit over its torque margin. One that
+                    # stopped it dead within the evidence is a seized train
+                    # or a dead encoder: the stall rule (the current stays at
+                    # its limit) or the encoder's (it falls) tells which.
+                    self._event(_A_JAM)
                 return
             s[_JAM_N] = 0
             if s[_FEEDING] == 0:

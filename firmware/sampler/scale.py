@@ -112,9 +112,14 @@ class Scale:
         k = self.k
         # Thresholds are set in mg; the filter works in counts. Uncalibrated,
         # 1 mg per count is near enough (a 5 kg cell gives 1.16 mg/count).
+        # The settled band is a mass precision: at the local gravity. Step
+        # and spike tell a load change from vibration and impacts, which are
+        # forces: at the calibration's gravity, or on the Moon the drill's
+        # shaking (the same force, six times the mass) restarts the filter.
+        kf = self.k_cal if k else 0
         band = filters.counts_for_mg(cfg[2], k) if k else cfg[2]
-        step = (filters.counts_for_mg(cfg[3], k) if k else cfg[3]) if cfg[3] else 0
-        spike = (filters.counts_for_mg(cfg[7], k) if k else cfg[7]) if cfg[7] else 0
+        step = (filters.counts_for_mg(cfg[3], kf) if kf else cfg[3]) if cfg[3] else 0
+        spike = (filters.counts_for_mg(cfg[7], kf) if kf else cfg[7]) if cfg[7] else 0
         n_max = filters.N_MAX if cfg[9] else cfg[1]
         f = self.f
         if f is None or f.n_med != cfg[0] or f.n_sm != cfg[8] or f.n_max != n_max:

@@ -283,7 +283,7 @@ class EmulatedBoard:
         """Cut power now; the board boots again from its flash."""
         self._ctl({"op": "power_cut"})
 
-    def query(self, timeout: float = 10.0) -> dict[str, Any]:
+    def query(self, timeout: float = 30.0) -> dict[str, Any]:
         """The plants' true state and the board's virtual time, from the sim."""
         with self._reply_cv:
             self._query_id += 1

@@ -128,6 +128,9 @@ class Run:
         """
         q = self.board.query()
         on = q["fault_on_us"].get(fault)
+        if fault == "arm_stall" and on is not None:
+            # From its first effect: a joint at rest between moves cannot stall.
+            on = max(on, q["plants"]["arm"]["stall_since_us"])
         ev = self._fault_event()
         if on is None or ev is None or "t" not in ev:
             return None, None
@@ -353,7 +356,7 @@ SCENARIOS: dict[str, tuple[str, Callable[[Run, Outcome], None]]] = {
     ),
     "arm_stall": (
         "arm_stall while scooping",
-        _plant_fault("arm_stall", "scoop", "arm_stall", 1000),
+        _plant_fault("arm_stall", "scoop", "arm_stall", 100),
     ),
     "limit_switch_stuck": (
         "limit_switch_stuck while scooping",

@@ -53,7 +53,7 @@ class Arm:
         self.last_step_us = [-1, -1, -1]
         self.last_stall_us = [-1000000, -1000000, -1000000]
         self.stall_pulses = 0
-        self.stall_since_us = -1  # first slipped pulse under arm_stall
+        self.stall_since_us = -1  # first slipped pulse of the present stretch under arm_stall
         self.scoop_deg = 90.0
         self.scoop_g = 0.0
         self.spilled_g = 0.0
@@ -104,9 +104,14 @@ class Arm:
         p = self.steps[j] + d
         lo, hi = self._hard[j]
         if simworld.fault("arm_stall") == j + 1 or p < lo or p > hi:
-            self.last_stall_us[j] = simworld.vt_us  # the rotor slips, the joint stays
-            if self.stall_since_us < 0 and simworld.fault("arm_stall"):
-                self.stall_since_us = simworld.vt_us  # the fault's first effect
+            now = simworld.vt_us
+            if simworld.fault("arm_stall") and (
+                self.stall_since_us < 0 or now - self.last_stall_us[j] > ACTIVE_US
+            ):
+                # The fault's first effect, or the first of a new stretch of it:
+                # a joint at rest between moves shows no stall current.
+                self.stall_since_us = now
+            self.last_stall_us[j] = now  # the rotor slips, the joint stays
             self.stall_pulses += 1
             return
         self.steps[j] = p
