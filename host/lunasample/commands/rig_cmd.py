@@ -98,9 +98,14 @@ def run(args: argparse.Namespace) -> int:
     if action == "run":
         return _run(con, args)
     if action == "compare":
-        t, warnings = compare.table(args.a, args.b)
+        cmp, warnings = compare.table(args.a, args.b)
         for w in warnings:
             con.print(f"[yellow]warning:[/] {w}")
+        t = Table(title=cmp.title)
+        for col in compare.COLUMNS:
+            t.add_column(col, justify="left" if col in ("figure", "unit") else "right")
+        for row in cmp.rows:
+            t.add_row(*row)
         con.print(t)
         return 0
     if action == "check":
