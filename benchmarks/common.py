@@ -1,6 +1,11 @@
 """Helpers shared by the benchmark scripts: the machine description, ratio
 formatting, the machine-readable last line, and JSON result files.
 
+benchmarks/results/ keeps one file per benchmark, its latest recorded run
+(<bench>.json; the history is in git log). A run writes there only when asked
+to record (`run_all.py --record`, or LUNASAMPLE_BENCH_RECORD=1 for a script
+run on its own); otherwise results go to benchmarks/out/ (not in git).
+
 Every timing in these benchmarks is a ratio against a baseline measured in the
 same run, because the machines they run on are shared and noisy; the machine
 description is recorded next to every result so runs can be compared.
@@ -20,6 +25,8 @@ from typing import Any
 from lunasample import paths
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+OUT_DIR = Path(__file__).resolve().parent / "out"
+RECORD_ENV = "LUNASAMPLE_BENCH_RECORD"
 _FIGURE = re.compile(r"^[a-z][a-z0-9_]*$")
 # "1.29.0-preview (9458e3a23f on 2026-07-05)": release, then the build.
 _MP_VERSION = (
@@ -108,22 +115,43 @@ def utc_stamp(now: datetime | None = None) -> str:
     return (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
 
 
+def recording() -> bool:
+    """Whether this run's results are to be recorded in benchmarks/results/."""
+    return os.environ.get(RECORD_ENV, "") == "1"
+
+
 def write_result(
-    doc: dict[str, Any], results_dir: Path = RESULTS_DIR, stamp: str | None = None
+    doc: dict[str, Any],
+    results_dir: Path | None = None,
+    stamp: str | None = None,
+    name: str | None = None,
 ) -> Path:
-    """Write one run's results as <results_dir>/<UTC timestamp>.json."""
+    """Write one benchmark's result as <dir>/<name>.json, replacing the last one.
+
+    name defaults to doc["bench"]; dir to benchmarks/results/ when recording,
+    else benchmarks/out/. The UTC stamp goes into the document.
+    """
+    name = name or str(doc.get("bench") or "all")
+    if not _FIGURE.match(name):
+        raise ValueError(f"bad benchmark name {name!r}")
+    if results_dir is None:
+        results_dir = RESULTS_DIR if recording() else OUT_DIR
+    doc = {"bench": name, "stamp": stamp or doc.get("stamp") or utc_stamp(), **doc}
     results_dir.mkdir(parents=True, exist_ok=True)
-    path = results_dir / f"{stamp or utc_stamp()}.json"
-    path.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n")
+    path = results_dir / f"{name}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n")
+    tmp.replace(path)  # a reader never sees half a file
     return path
 
 
-def previous_result(results_dir: Path, before: Path | None = None) -> dict[str, Any] | None:
-    """The most recent result file in results_dir (older than `before`, if given)."""
-    files = sorted(p for p in results_dir.glob("*.json") if before is None or p.name < before.name)
-    if not files:
-        return None
-    try:
-        return json.loads(files[-1].read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
+def read_results(results_dir: Path = RESULTS_DIR) -> dict[str, dict[str, Any]]:
+    """Every benchmark's latest result in results_dir, by benchmark name."""
+    out = {}
+    for p in sorted(results_dir.glob("*.json")):
+        try:
+            doc = json.loads(p.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        out[str(doc.get("bench") or p.stem)] = doc
+    return out

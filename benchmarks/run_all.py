@@ -1,21 +1,26 @@
 """Run every benchmark, print one table of the headline figures beside their
-goals and reference anchors, and keep the result as JSON.
+goals and reference anchors, and keep each benchmark's result as JSON.
 
 Each `benchmarks/bench_*.py` runs as its own subprocess (one that crashes or
 hangs is reported as failed and the others still run); its last stdout line
 (`key=value key=value`) carries its figures.
 
-    python benchmarks/run_all.py [--quick] [--compare] [--results-dir DIR]
+    python benchmarks/run_all.py [--quick] [--only NAME...] [--compare] [--record]
+    python benchmarks/run_all.py --table [--write]
 
-Results go to `<results-dir>/<UTC timestamp>.json` (default benchmarks/results/);
---compare shows each figure's change against the most recent earlier file.
-The sources of the anchors are in BENCHMARKS.md.
+Each benchmark's result goes to `<dir>/<name>.json`, replacing the last one:
+benchmarks/out/ by default, benchmarks/results/ with --record (the recorded
+figures; their history is git log), --results-dir for elsewhere. --compare
+shows each figure's change against the recorded result. --table prints
+BENCHMARKS.md, generated from the recorded results (--write writes it).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import operator
+import os
 import subprocess
 import sys
 import tempfile
@@ -24,11 +29,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS_DIR, machine, parse_figures, previous_result, utc_stamp, write_result
+from common import (
+    OUT_DIR,
+    RECORD_ENV,
+    RESULTS_DIR,
+    machine,
+    parse_figures,
+    read_results,
+    utc_stamp,
+    write_result,
+)
 from rich.console import Console
 from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 
 
 @dataclass(frozen=True)
@@ -87,6 +103,18 @@ FIGURES: dict[str, Figure] = {
         "% of 1 ms",
         "<= 100",
         "Cortex-M0+ 125 MHz, MicroPython 1.23",
+    ),
+    "rp2040.emu_step_pct_rp2040_1khz": Figure(
+        "control tick on rp2040js (firmware as flashed), busiest",
+        "% of 1 ms",
+        "< 5",
+        "Cortex-M0+ cycle counts at 125 MHz, calibrated",
+    ),
+    "rp2040.emu_loop_pct_rp2040_1khz": Figure(
+        "  whole loop tick on rp2040js, busiest", "% of 1 ms", "<= 100", "the same"
+    ),
+    "rp2040.emu_overruns_per_1000": Figure(
+        "  loop overruns on rp2040js", "per 1000 ticks", "", "the same"
     ),
     "emu_speed": Figure(
         "emulator unpaced, drilling", "x real time", ">= 50", "PX4 SITL speed factor"
@@ -194,7 +222,7 @@ def discover(bench_dir: Path, quick: bool, only: list[str] | None) -> list[Job]:
     return [j for j in jobs if only is None or j.name in only]
 
 
-def run_job(job: Job, timeout: float, cwd: Path) -> Outcome:
+def run_job(job: Job, timeout: float, cwd: Path, record: bool = False) -> Outcome:
     """Run one benchmark in cwd; its figures are on the last non-empty stdout line.
 
     A benchmark that prints its figures and exits non-zero (a fault campaign
@@ -202,7 +230,10 @@ def run_job(job: Job, timeout: float, cwd: Path) -> Outcome:
     """
     t0 = time.monotonic()
     try:
-        r = subprocess.run(job.argv, capture_output=True, text=True, timeout=timeout, cwd=str(cwd))
+        env = {**os.environ, RECORD_ENV: "1" if record else "0"}
+        r = subprocess.run(
+            job.argv, capture_output=True, text=True, timeout=timeout, cwd=str(cwd), env=env
+        )
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else ""
         return Outcome(job.name, "timeout", time.monotonic() - t0, None, tail=out[-2000:])
@@ -263,6 +294,97 @@ def table(outcomes: list[Outcome], prev: dict[str, Any] | None) -> Table:
     return t
 
 
+# How to reproduce a benchmark that run_all.py does not run itself.
+COMMANDS = {"rp2040": "python benchmarks/rp2040_emulated.py --uf2 RPI_PICO.uf2"}
+
+
+def command(bench: str, doc: dict[str, Any]) -> str:
+    """The command line that reproduces a recorded result."""
+    if bench in COMMANDS:
+        return COMMANDS[bench]
+    if doc.get("argv"):
+        return f"python benchmarks/{doc['argv']}"
+    quick = " --quick" if doc.get("mode") == "quick" else ""
+    return f"python benchmarks/bench_{bench}.py{quick}"
+
+
+def method(bench: str, bench_dir: Path = HERE) -> str:
+    """A benchmark's method: the first sentence of its script's docstring."""
+    name = COMMANDS[bench].split()[1] if bench in COMMANDS else f"benchmarks/bench_{bench}.py"
+    path = bench_dir / Path(name).name
+    try:
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    except (OSError, SyntaxError):
+        return ""
+    first = " ".join(doc.split("\n\n")[0].split())
+    for stop in (". ", ": ", " ("):  # the first clause: the table stays narrow
+        first = first.split(stop)[0]
+    return first.rstrip(".")
+
+
+def markdown(results: dict[str, dict[str, Any]], bench_dir: Path = HERE) -> str:
+    """BENCHMARKS.md: the recorded figures beside their goals, how each was measured
+    and the command that reproduces it."""
+    order = {k: i for i, k in enumerate(FIGURES)}
+    rows: list[tuple[int, str, str, float]] = []
+    for bench, doc in results.items():
+        for k, v in doc.get("figures", {}).items():
+            key = f"{bench}.{k}" if f"{bench}.{k}" in FIGURES else k
+            if key in FIGURES:
+                rows.append((order[key], bench, k, v))
+    lines = [
+        "# Benchmarks",
+        "",
+        "<!-- generated by `python benchmarks/run_all.py --table --write` from",
+        "     benchmarks/results/; edit run_all.py, not this file -->",
+        "",
+        "Every timing is a ratio against a baseline measured in the same run, or read",
+        "on an emulated board's own clock: the machines are shared and noisy.",
+        "benchmarks/results/ keeps each benchmark's latest recorded run (its history",
+        "is git log); docs/benchmarks.md says what each one measures and against what.",
+        "",
+        "```",
+        "python benchmarks/run_all.py --quick           # every benchmark, ~3 min on 2 cores",
+        "python benchmarks/run_all.py --only link --record  # run and record one benchmark",
+        "python benchmarks/run_all.py --table --write   # regenerate this file",
+        "```",
+        "",
+        "| figure | goal | measured | method (baseline) | reproduce |",
+        "|---|---|---|---|---|",
+    ]
+    for _, bench, k, v in sorted(rows, key=lambda r: (r[0], r[1])):
+        f = describe(bench, k)
+        met = goal_met(f.goal, v)
+        mark = "" if met is None else (" (met)" if met else " (**not met**)")
+        unit = {"": "", "x": "x", "ratio": "", "0..1": ""}.get(f.unit, f" {f.unit}")
+        goal = f"{f.goal}{unit}" if f.goal else ""
+        label = (
+            f.label.strip() if not f.label.startswith("  ") else f"&nbsp;&nbsp;{f.label.strip()}"
+        )
+        cells = [
+            label,
+            goal,
+            f"{fmt(v)}{unit}{mark}",
+            f.anchor,
+            f"`{command(bench, results[bench])}`",
+        ]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines += ["", "## Recorded runs", "", "| benchmark | method | run (UTC) | mode | machine |"]
+    lines.append("|---|---|---|---|---|")
+    for bench, doc in sorted(results.items()):
+        m = doc.get("machine") or {}
+        mach = (
+            f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, load {m.get('loadavg', '?')}"
+            if m
+            else "not recorded"
+        )
+        lines.append(
+            f"| {bench} | {method(bench, bench_dir)} | {doc.get('stamp', '?')} "
+            f"| {doc.get('mode', '?')} | {mach} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the suite; exit 1 when a benchmark failed to produce its figures."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -275,12 +397,24 @@ def main(argv: list[str] | None = None) -> int:
         help="show the change against the most recent earlier result",
     )
     ap.add_argument(
+        "--record",
+        action="store_true",
+        help="record the results in benchmarks/results/ (one file per benchmark)",
+    )
+    ap.add_argument(
         "--results-dir",
         type=Path,
-        default=RESULTS_DIR,
+        default=None,
         metavar="DIR",
-        help="where result JSON files are kept (default: benchmarks/results)",
+        help="where result JSON files go (default: benchmarks/out, or benchmarks/results "
+        "with --record)",
     )
+    ap.add_argument(
+        "--table",
+        action="store_true",
+        help="print BENCHMARKS.md from the recorded results instead of running anything",
+    )
+    ap.add_argument("--write", action="store_true", help="with --table: write BENCHMARKS.md")
     ap.add_argument(
         "--only",
         nargs="+",
@@ -301,6 +435,15 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds per benchmark (default 300 quick, 1800 full)",
     )
     a = ap.parse_args(argv)
+    recorded = a.results_dir or RESULTS_DIR
+    if a.table:
+        text = markdown(read_results(recorded), a.bench_dir)
+        if a.write:
+            BENCHMARKS_MD.write_text(text)
+        else:
+            sys.stdout.write(text)
+        return 0
+    out_dir = a.results_dir or (RESULTS_DIR if a.record else OUT_DIR)
     timeout = a.timeout or (300.0 if a.quick else 1800.0)
     con = Console(width=160)
     mach = machine()
@@ -309,9 +452,14 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {mach['python']}, MicroPython {mach['micropython']}, "
         f"load {mach['loadavg']}"
     )
-    prev = previous_result(a.results_dir) if a.compare else None
-    if a.compare and prev is None:
-        con.print(f"no earlier result in {a.results_dir} to compare with")
+    prev = None
+    if a.compare:
+        old = read_results(recorded)
+        prev = {
+            "figures": {f"{b}.{k}": v for b, d in old.items() for k, v in d["figures"].items()}
+        }
+        if not old:
+            con.print(f"no recorded result in {recorded} to compare with")
     stamp = utc_stamp()
     outcomes: list[Outcome] = []
     t0 = time.monotonic()
@@ -320,24 +468,18 @@ def main(argv: list[str] | None = None) -> int:
         # its working directory (campaign reports) stays out of the tree.
         for job in discover(a.bench_dir, a.quick, a.only):
             con.print(f"[bold]{job.name}[/] ...", end=" ")
-            o = run_job(job, timeout, Path(scratch))
+            o = run_job(job, timeout, Path(scratch), record=a.record)
             outcomes.append(o)
             con.print(f"{o.status} in {o.seconds:.1f} s")
             if o.status != "ok":
                 con.print(o.tail, markup=False, highlight=False)
     total = time.monotonic() - t0
     con.print(table(outcomes, prev))
-    flat = {f"{o.name}.{k}": v for o in outcomes for k, v in o.figures.items()}
-    doc = {
-        "stamp": stamp,
-        "mode": "quick" if a.quick else "full",
-        "seconds": round(total, 1),
-        "machine": mach,
-        "benchmarks": {o.name: o.as_dict() for o in outcomes},
-        "figures": flat,
-    }
-    path = write_result(doc, a.results_dir, stamp)
-    con.print(f"{len(outcomes)} benchmarks in {total:.0f} s; results in {path}")
+    mode = "quick" if a.quick else "full"
+    for o in outcomes:
+        if o.status == "ok":  # a failed run does not replace the last good result
+            write_result({"mode": mode, "machine": mach, **o.as_dict()}, out_dir, stamp, o.name)
+    con.print(f"{len(outcomes)} benchmarks in {total:.0f} s; results in {out_dir}")
     return 0 if all(o.status == "ok" for o in outcomes) else 1
 
 

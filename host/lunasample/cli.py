@@ -22,6 +22,7 @@ from lunasample.commands import (
     montecarlo_cmd,
     ports_cmd,
     rig_cmd,
+    schema_cmd,
     status_cmd,
 )
 from lunasample.errors import UserError
@@ -35,6 +36,7 @@ COMMANDS = (
     status_cmd,
     journal_cmd,
     rig_cmd,
+    schema_cmd,
     faults_cmd,
     flash_cmd,
     board_cmd,

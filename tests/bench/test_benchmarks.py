@@ -65,10 +65,18 @@ def run_suite(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[s
     )
 
 
-def only_result(results: Path) -> dict[str, Any]:
-    files = sorted(results.glob("*.json"))
-    assert len(files) == 1, files
-    return json.loads(files[0].read_text())
+def suite_result(results: Path) -> dict[str, Any]:
+    """The per-benchmark files of one run, gathered: mode, machine, benchmarks, figures."""
+    docs = common.read_results(results)
+    assert docs, list(results.iterdir())
+    assert {p.name for p in results.iterdir()} == {f"{b}.json" for b in docs}
+    first = next(iter(docs.values()))
+    return {
+        "mode": first["mode"],
+        "machine": first["machine"],
+        "benchmarks": docs,
+        "figures": {f"{b}.{k}": v for b, d in docs.items() for k, v in d["figures"].items()},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +84,7 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[
     """One `run_all.py --quick` for the whole module: (stdout, result JSON)."""
     results = tmp_path_factory.mktemp("results")
     r = run_suite("--quick", "--results-dir", str(results))
-    yield r.stdout + r.stderr, only_result(results)
+    yield r.stdout + r.stderr, suite_result(results)
 
 
 def test_quick_suite_completes(quick: tuple[str, dict[str, Any]]) -> None:
@@ -122,12 +130,13 @@ def test_a_crashing_benchmark_does_not_stop_the_others(tmp_path: Path) -> None:
     (benches / "bench_mute.py").write_text('print("no figures here")\n')
     r = run_suite("--bench-dir", str(benches), "--results-dir", str(results), timeout=120)
     assert r.returncode == 1, r.stdout + r.stderr
-    doc = only_result(results)
+    doc = suite_result(results)
     b = doc["benchmarks"]
     assert b["ok"]["status"] == "ok" and b["ok"]["figures"] == {"alpha": 1.5, "beta": 2.0}
     # A script that exits non-zero after its figures line still reports them.
     assert b["crash"]["status"] == "ok" and b["crash"]["returncode"] == 1
-    assert b["mute"]["status"] == "failed"
+    # A failed run is reported and does not replace the last good result.
+    assert "mute" not in b and "failed" in r.stdout
     assert doc["figures"] == {"ok.alpha": 1.5, "ok.beta": 2.0, "crash.gamma": 1.0}
 
 
@@ -137,12 +146,38 @@ def test_compare_shows_the_change_against_the_previous_run(tmp_path: Path) -> No
     script = benches / "bench_one.py"
     script.write_text('print("alpha=2")\n')
     assert run_suite("--bench-dir", str(benches), "--results-dir", str(results)).returncode == 0
-    time.sleep(1.1)  # result files are named by the second
     script.write_text('print("alpha=3")\n')
     r = run_suite("--bench-dir", str(benches), "--results-dir", str(results), "--compare")
     assert r.returncode == 0
     assert "+50.0 %" in r.stdout, r.stdout
-    assert len(list(results.glob("*.json"))) == 2
+    # One file per benchmark: the latest run replaced the one before.
+    assert [p.name for p in results.glob("*.json")] == ["one.json"]
+    assert json.loads((results / "one.json").read_text())["figures"] == {"alpha": 3.0}
+
+
+def test_results_go_to_out_unless_recording(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(common, "RESULTS_DIR", tmp_path / "results")
+    monkeypatch.setattr(common, "OUT_DIR", tmp_path / "out")
+    monkeypatch.delenv(common.RECORD_ENV, raising=False)
+    # The call rp2040_emulated.py makes, unchanged.
+    assert common.write_result({"bench": "rp2040", "figures": {}}) == tmp_path / "out/rp2040.json"
+    monkeypatch.setenv(common.RECORD_ENV, "1")
+    p = common.write_result({"bench": "rp2040", "figures": {"a": 1}})
+    assert p == tmp_path / "results/rp2040.json"
+    common.write_result({"bench": "rp2040", "figures": {"a": 2}})
+    assert common.read_results(tmp_path / "results")["rp2040"]["figures"] == {"a": 2}
+
+
+def test_benchmarks_md_is_generated_from_the_recorded_results() -> None:
+    # Stale when a result was recorded (or run_all.py's table changed) without
+    # `python benchmarks/run_all.py --table --write`.
+    text = run_all.markdown(common.read_results(common.RESULTS_DIR))
+    assert (ROOT / "BENCHMARKS.md").read_text() == text
+    assert len(text.splitlines()) <= 120
+    recorded = sorted(p.stem for p in common.RESULTS_DIR.iterdir())
+    assert recorded == sorted(common.read_results(common.RESULTS_DIR))  # only <bench>.json
+    for bench in recorded:
+        assert f"| {bench} |" in text
 
 
 figure_names = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)

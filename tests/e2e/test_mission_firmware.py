@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,7 +77,8 @@ def test_full_mission_with_firmware_sampling(tmp_path: Path) -> None:
 
 
 def test_same_seed_same_mission(tmp_path: Path) -> None:
-    """The emulated board runs in lockstep with the host: byte-identical timelines."""
+    """The emulated board runs in lockstep with the host: byte-identical timelines,
+    with progress bars drawn (a terminal) or not (a pipe)."""
     small = tmp_path / "small.toml"
     # A short campaign (a core and a scoop or two) keeps the two runs cheap.
     small.write_text("[sampling]\ntarget_g = 400.0\nmin_return_g = 200.0\n")
@@ -86,12 +89,20 @@ def test_same_seed_same_mission(tmp_path: Path) -> None:
             + ["--params", str(small), "--out", str(out)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            # rich draws on a terminal only; FORCE_COLOR makes the first one a terminal.
+            env={**os.environ, **({"FORCE_COLOR": "1"} if i == 0 else {})},
         )
-        for out in outs
+        for i, out in enumerate(outs)
     ]
+    shown = []
     for p in procs:
-        _, err = p.communicate(timeout=600)
+        out, err = p.communicate(timeout=600)
         assert p.returncode == 0, err.decode()[-2000:]
+        shown.append(out.decode())
+    # Sampling progress from the board's own replies and telemetry.
+    assert re.search(r"sampling .*scoop \d+ of <= \d+", shown[0]), shown[0][-2000:]
+    assert re.search(r"drill .*\d+ mm", shown[0])
+    assert not re.search(r"scoop \d+ of", shown[1])
     first, second = ((o / "timeline.csv").read_bytes() for o in outs)
     assert first == second
     assert b"board_s=" in first

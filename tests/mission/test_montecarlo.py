@@ -116,7 +116,7 @@ def test_cli_bad_params_file_is_a_user_error(tmp_path: Path) -> None:
     bad = tmp_path / "p.toml"
     bad.write_text("[descent]\nengine_thrust_n = -5\n")
     args = _cli(["montecarlo", "-n", "10", "--params", str(bad), "--out", str(tmp_path)])
-    with pytest.raises(UserError, match="descent.engine_thrust_n must be > 0"):
+    with pytest.raises(UserError, match="descent.engine_thrust_n: Input should be greater than 0"):
         args.func(args)
 
 

@@ -44,17 +44,17 @@ def _error(tmp_path: Path, text: str, **kw) -> str:
 
 def test_out_of_range_names_file_and_key(tmp_path: Path) -> None:
     msg = _error(tmp_path, "[descent]\nengine_thrust_n = -5\n")
-    assert msg.endswith("descent.engine_thrust_n must be > 0, got -5")
+    assert msg.endswith("descent.engine_thrust_n: Input should be greater than 0, got -5")
 
 
 def test_wrong_type(tmp_path: Path) -> None:
     msg = _error(tmp_path, '[ascent]\nisp_s = "high"\n')
-    assert "ascent.isp_s must be a number, got a string" in msg
+    assert "ascent.isp_s: Input should be a valid number, got 'high'" in msg
 
 
 def test_integer_required(tmp_path: Path) -> None:
     msg = _error(tmp_path, "[sampling.surrogate]\nmax_scoops = 2.5\n")
-    assert "sampling.surrogate.max_scoops must be an integer" in msg
+    assert "sampling.surrogate.max_scoops: Input should be a valid integer" in msg
 
 
 def test_unknown_key(tmp_path: Path) -> None:
@@ -70,7 +70,7 @@ def test_syntax_error(tmp_path: Path) -> None:
 def test_missing_key_in_complete_file(tmp_path: Path) -> None:
     text = DEFAULT_PARAMS.read_text().replace("hover_alt_m = 100.0", "")
     msg = _error(tmp_path, text, defaults=False)
-    assert msg.endswith("descent.hover_alt_m is missing")
+    assert msg.endswith("descent.hover_alt_m: Field required")
 
 
 def test_cross_field_check(tmp_path: Path) -> None:
@@ -80,7 +80,7 @@ def test_cross_field_check(tmp_path: Path) -> None:
 
 def test_probability_above_one(tmp_path: Path) -> None:
     msg = _error(tmp_path, "[launch]\nfailure_prob = 1.5\n")
-    assert "launch.failure_prob must be <= 1, got 1.5" in msg
+    assert "launch.failure_prob: Input should be less than or equal to 1, got 1.5" in msg
 
 
 def test_bad_epoch(tmp_path: Path) -> None:

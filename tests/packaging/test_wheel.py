@@ -3,6 +3,7 @@ files, rig descriptions and firmware sources ship inside the package."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -116,3 +117,7 @@ def test_installed_wheel_runs_a_mission_and_a_rig_procedure(
     r = _lunasample(work, env, "rig", "run", "scale_calibration", "--yes", "--out", "rig")
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert any((work / "rig").iterdir())
+    # The rig model is built from the installed procedures: the schema has them all.
+    sc = _lunasample(work, env, "schema", "rig")
+    assert sc.returncode == 0, sc.stderr
+    assert "scale_calibration" in json.loads(sc.stdout)["$defs"]["Procedures"]["properties"]

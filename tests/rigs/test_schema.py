@@ -1,5 +1,5 @@
 """Rig descriptions: the shipped rigs load; every kind of mistake is one UserError line
-naming the file and the bad key."""
+naming the file, the key path and the rule."""
 
 from __future__ import annotations
 
@@ -64,12 +64,12 @@ def _cut(text: str, table: str) -> str:
 
 
 BAD = [
-    ("unknown table", EMU + "\n[spaceship]\nx = 1\n", "[spaceship]"),
-    ("unknown key", _set(EMU, "loadcell", "capasity_g", "5"), "[loadcell] capasity_g"),
-    ("wrong type", _set(EMU, "loadcell", "capacity_g", '"five"'), "[loadcell] capacity_g"),
-    ("not positive", _set(EMU, "safety", "max_depth_mm", "0"), "[safety] max_depth_mm"),
-    ("missing key", _drop(EMU, "safety", "max_depth_mm"), "[safety] max_depth_mm"),
-    ("missing table", _cut(EMU, "container"), "[container]"),
+    ("unknown table", EMU + "\n[spaceship]\nx = 1\n", "spaceship"),
+    ("unknown key", _set(EMU, "loadcell", "capasity_g", "5"), "loadcell.capasity_g"),
+    ("wrong type", _set(EMU, "loadcell", "capacity_g", '"five"'), "loadcell.capacity_g"),
+    ("not positive", _set(EMU, "safety", "max_depth_mm", "0"), "safety.max_depth_mm"),
+    ("missing key", _drop(EMU, "safety", "max_depth_mm"), "safety.max_depth_mm"),
+    ("missing table", _cut(EMU, "container"), "container"),
     (
         "negative weight",
         _set(EMU, "loadcell", "reference_weights_g", "[100, -5]"),
@@ -80,43 +80,43 @@ BAD = [
         _set(EMU, "loadcell", "reference_weights_g", "[100, 9000]"),
         "reference_weights_g",
     ),
-    ("bad choice", _set(EMU, "loadcell", "rate_sps", "40"), "[loadcell] rate_sps"),
+    ("bad choice", _set(EMU, "loadcell", "rate_sps", "40"), "loadcell.rate_sps"),
     ("rate not the board's RATE pin", _set(EMU, "loadcell", "rate_sps", "10"), "RATE pin"),
-    ("wiring on the wrong GPIO", _set(EMU, "wiring", "drill_pwm", "3"), "[wiring] drill_pwm"),
-    ("wiring of a pin the board lacks", _set(EMU, "wiring", "nose_led", "1"), "[wiring] nose_led"),
-    ("unknown board", _set(EMU, "rig", "board", '"arduino_uno"'), "[rig] board"),
-    ("unknown motor", EMU + '\n[motors.wheel]\nkind = "dc"\n', "[motors.wheel]"),
-    ("bad motor kind", _set(EMU, "motors.drill", "kind", '"jet"'), "[motors.drill] kind"),
+    ("wiring on the wrong GPIO", _set(EMU, "wiring", "drill_pwm", "3"), "wiring.drill_pwm"),
+    ("wiring of a pin the board lacks", _set(EMU, "wiring", "nose_led", "1"), "wiring.nose_led"),
+    ("unknown board", _set(EMU, "rig", "board", '"arduino_uno"'), "rig.board"),
+    ("unknown motor", EMU + '\n[motors.wheel]\nkind = "dc"\n', "motors.wheel"),
+    ("bad motor kind", _set(EMU, "motors.drill", "kind", '"jet"'), "motors.drill.kind"),
     (
         "safety over the motor rating",
         _set(EMU, "safety", "max_drill_rpm", "900"),
-        "[safety] max_drill_rpm",
+        "safety.max_drill_rpm",
     ),
-    ("unknown procedure", EMU + "\n[procedure.teleport]\nx = 1\n", "[procedure.teleport]"),
+    ("unknown procedure", EMU + "\n[procedure.teleport]\nx = 1\n", "procedure.teleport"),
     (
         "unknown procedure key",
         _set(EMU, "procedure.link_soak", "minuts", "3"),
-        "[procedure.link_soak] minuts",
+        "procedure.link_soak.minuts",
     ),
     (
         "procedure value out of range",
         _set(EMU, "procedure.link_soak", "rate_hz", "1000"),
-        "[procedure.link_soak] rate_hz",
+        "procedure.link_soak.rate_hz",
     ),
     (
         "integer setting given a fraction",
         _set(EMU, "procedure.estop_latency", "repetitions", "2.5"),
-        "[procedure.estop_latency] repetitions",
+        "procedure.estop_latency.repetitions",
     ),
     (
         "fault that is not a number",
         EMU + '\n[emulator.faults]\nhx711_stuck = "yes"\n',
-        "[emulator] faults.hx711_stuck",
+        "emulator.faults.hx711_stuck",
     ),
     (
         "container over the cell",
         _set(EMU, "container", "capacity_g", "4900"),
-        "[container] capacity_g",
+        "container.capacity_g",
     ),
     ("invalid TOML", EMU + "\n[loadcell\n", "invalid TOML"),
 ]

@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from lunasample.commands.progress_view import progress_enabled, rich_progress
 from lunasample.faults.campaign import ms, run_campaign, summary_line, write_results
 from lunasample.faults.scenarios import SAFE_LIMIT_MS, SCENARIOS
 from lunasample.outdir import check_output_dir
@@ -46,13 +46,10 @@ def run(args: argparse.Namespace) -> int:
             con.print(f"{name:28} {desc}")
         return 0
     check_output_dir(args.out)
-    with Progress(
-        TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), console=con
-    ) as bar:
-        task = bar.add_task("faults", total=len(args.only or SCENARIOS))
+    with rich_progress(progress_enabled(args, con), con) as report:
 
         def progress(name: str, i: int, n: int) -> None:
-            bar.update(task, completed=i, description=name)
+            report("faults", i, n, name)
 
         results = run_campaign(args.only, args.seed, progress)
     t = Table(title="fault-injection campaign")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lunasample.commands.progress_view import progress_enabled, rich_progress
+from lunasample.mission.flight import PHASES
 from lunasample.mission.params import load_params
 from lunasample.mission.runner import MissionResult, run_mission
 from lunasample.mission.sampling import SurrogateSampler
@@ -17,6 +19,8 @@ from lunasample.outdir import check_output_dir
 from lunasample.preflight import ensure_calibrated
 from lunasample.report.outputs import write_outputs
 from lunasample.session import add_board_args, open_session
+
+logger = logging.getLogger(__name__)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -79,33 +83,27 @@ def run(args: argparse.Namespace) -> int:
     con = Console()
     check_output_dir(args.out)
     params = load_params(args.params)
-    columns = (
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=con) as bar:
-        task = bar.add_task("mission", total=1.0, detail="")
+    with rich_progress(progress_enabled(args, con), con) as report:
+        n = len(PHASES)
 
         def progress(phase: str, fraction: float) -> None:
-            bar.update(task, completed=fraction, description=phase)
+            report("mission", round(fraction * n, 2), n, phase)
 
         if args.surrogate:
             result = run_mission(
                 params, SurrogateSampler(params.sampling.surrogate), args.seed, progress
             )
         else:
-            bar.update(task, detail="starting board")
+            report("mission", 0, n, "starting board")
             # Unpaced emulated boards run in lockstep with the host, seeded by the
             # mission: the same seed gives the same board time and the same sample.
             emulated = {"lockstep": True, "seed": args.seed} if args.speed <= 0 else {}
             with open_session(args, **emulated) as s:
                 if ensure_calibrated(s):
-                    bar.update(task, detail="scale calibrated (pre-flight)")
-                bar.update(task, detail=f"sampling on {s.where}")
-                result = run_mission(params, board_sampler(s, params), args.seed, progress)
-        bar.update(task, completed=1.0, description="done", detail="")
+                    logger.info("scale calibrated (pre-flight)")
+                report("mission", 0, n, f"sampling on {s.where}")
+                sampler = board_sampler(s, params, report)
+                result = run_mission(params, sampler, args.seed, progress)
     write_outputs(result, args.out)
     _summary(result, args.out, con)
     return 0 if result.success else 1

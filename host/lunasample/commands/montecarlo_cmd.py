@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lunasample.commands.progress_view import progress_enabled, rich_progress
 from lunasample.errors import UserError
 from lunasample.mission.firmware_mc import MAX_FIRMWARE_RUNS, run_firmware_montecarlo
 from lunasample.mission.montecarlo import CHUNK_RUNS, MAX_RUNS, run_montecarlo
@@ -108,18 +108,10 @@ def run(args: argparse.Namespace) -> int:
         load_board(args.board)  # a bad board fails here, before any run
     console = Console(stderr=True)
     unit = "runs on the firmware" if args.firmware else "chunks"
-    columns = (
-        TextColumn("[bold]Monte Carlo"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn(unit),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(unit, total=None)
+    with rich_progress(progress_enabled(args, console), console) as report:
 
         def on_done(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            report("montecarlo", done, total, unit)
 
         if args.firmware:
             fmc = run_firmware_montecarlo(

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from lunasample.commands.progress_view import progress_enabled, rich_progress
 from lunasample.errors import UserError
 from lunasample.rigs import compare, registry, schema
 from lunasample.rigs.runner import run_procedure
@@ -97,9 +98,14 @@ def run(args: argparse.Namespace) -> int:
     if action == "run":
         return _run(con, args)
     if action == "compare":
-        t, warnings = compare.table(args.a, args.b)
+        cmp, warnings = compare.table(args.a, args.b)
         for w in warnings:
             con.print(f"[yellow]warning:[/] {w}")
+        t = Table(title=cmp.title)
+        for col in compare.COLUMNS:
+            t.add_column(col, justify="left" if col in ("figure", "unit") else "right")
+        for row in cmp.rows:
+            t.add_row(*row)
         con.print(t)
         return 0
     if action == "check":
@@ -133,16 +139,23 @@ def _run(con: Console, args: argparse.Namespace) -> int:
     rig = schema.load_rig(args.rig)
     where = args.port or f"an emulated {rig.board_name}"
     con.print(f"{proc.name} on rig {rig.name} ({where})")
-    out = run_procedure(
-        rig,
-        proc,
-        port=args.port,
-        yes=args.yes,
-        out_dir=args.out,
-        speed=args.speed,
-        log=args.log,
-        console=con,
-    )
+    with rich_progress(progress_enabled(args, con), con) as bars:
+
+        def ask(prompt: str) -> str:
+            with bars.paused():
+                return input(prompt)
+
+        out = run_procedure(
+            rig,
+            proc,
+            port=args.port,
+            yes=args.yes,
+            out_dir=args.out,
+            speed=args.speed,
+            log=args.log,
+            ask=ask,
+            report=bars,
+        )
     t = Table(show_header=True)
     t.add_column("figure")
     t.add_column("value", justify="right")

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from lunasample import paths
+from lunasample.config import validation_error
 from lunasample.errors import UserError
 from lunasample.hardware.model import BoardFile
 
@@ -42,10 +43,7 @@ def read_board(path: Path) -> dict[str, Any]:
     try:
         BoardFile.model_validate(raw)
     except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(x) for x in err["loc"]) or "(top)"
-        more = f" (and {len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
-        raise UserError(f"{path}: {where}: {err['msg']}{more}") from None
+        raise validation_error(path, e) from None
     return raw
 
 

@@ -18,6 +18,7 @@ from lunasample.link.client import Frame, Link
 from lunasample.mission.groundloop import CORE, DRILL, END, SCOOP, FlightClock
 from lunasample.mission.params import MissionParams
 from lunasample.mission.sampling import SamplerProgress, SamplingOutcome, step_rows
+from lunasample.progress import ProgressFn, null_progress
 from lunasample.session import Session
 
 # Board time one step may take at most (the drill's core is the longest).
@@ -32,9 +33,16 @@ class BoardSampler:
     """A Sampler that runs the sampling campaign on the board behind ``link``."""
 
     def __init__(
-        self, link: Link, seal_estimate_s: float = 0.0, gravity_m_s2: float | None = None
+        self,
+        link: Link,
+        seal_estimate_s: float = 0.0,
+        gravity_m_s2: float | None = None,
+        report: ProgressFn = null_progress,
     ) -> None:
         self.link = link
+        # Progress from what the board sends anyway: the drill's depth (TM dd),
+        # the mass toward the target and the scoop count (each step's reply).
+        self.report = report
         # The seal's board time, before the board has run it (the surrogate's figure).
         self.seal_estimate_s = seal_estimate_s
         # Where the scale weighs (the Moon for an emulated board, the rig's for a
@@ -74,8 +82,13 @@ class BoardSampler:
 
         def on_tm(fr: Frame) -> None:
             if recording[0] and "dd" in fr.fields and "t" in fr.fields:
-                drill_trace.append((fr.int("t") / 1000.0, float(fr.int("dd")), fr.int("dp")))
+                dd = fr.int("dd")
+                drill_trace.append((fr.int("t") / 1000.0, float(dd), fr.int("dp")))
+                self.report("drill", dd, max(depth_goal, dd), f"{dd} mm")
 
+        # The campaign's own limits, read from the board (PARAM is immediate).
+        depth_goal = link.command("PARAM", name="drill_depth_mm").int("value")
+        max_scoops = link.command("PARAM", name="sample_max_scoops").int("value")
         link.subscribe("EV", on_event)
         link.subscribe("TM", on_tm)
         self._local_gravity()
@@ -89,6 +102,7 @@ class BoardSampler:
         depth_mm = 0
         rock = 0
         step = None
+        scoops = 0
         while True:
             kind = _next_kind(step)
             end = kind == SCOOP and not bool(
@@ -104,6 +118,7 @@ class BoardSampler:
             done = link.run("SSTEP", _STEP_TIMEOUT_S, **({"end": 1} if end else {}))
             if kind == DRILL:
                 link.command("TMRATE", hz=before.int("hz"))
+                self.report("drill", done.int("depth"), max(depth_goal, 1), "done")
             recording[0] = False
             step = done.fields["step"]
             board_s = done.int("ms") / 1000.0
@@ -121,6 +136,9 @@ class BoardSampler:
                         records[-1]["t_s"] = flight_s[0]
                         records[-1]["board_s"] = float(clock.total("board_s")[0])
                 timeline.append((flight_s[0], total_g))
+                if step == SCOOP:
+                    scoops += 1
+                self.report("sampling", total_g, target_g, f"scoop {scoops} of <= {max_scoops}")
                 if progress is not None:
                     progress(flight_s[0], total_g)
                 if done.int("more") == 0:
@@ -171,7 +189,9 @@ class BoardSampler:
         return 0.0
 
 
-def board_sampler(session: Session, params: MissionParams) -> BoardSampler:
+def board_sampler(
+    session: Session, params: MissionParams, report: ProgressFn = null_progress
+) -> BoardSampler:
     """The sampler for a session's board. An emulated board samples on the Moon:
     its load cell weighs at the site's gravity and the board is told so. A real
     board weighs where its rig stands, at the gravity it was calibrated with."""
@@ -179,7 +199,7 @@ def board_sampler(session: Session, params: MissionParams) -> BoardSampler:
     if session.emulator is not None:
         gravity = params.site_gravity_m_s2
         session.emulator.set_plant(gravity_m_s2=gravity)
-    return BoardSampler(session.link, params.sampling.surrogate.seal_s, gravity)
+    return BoardSampler(session.link, params.sampling.surrogate.seal_s, gravity, report)
 
 
 def _next_kind(done: str | None) -> str:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
-
 from lunasample.rigs.results import read_summary
+
+COLUMNS = ("figure", "unit", "A", "B", "B - A", "change")
+
+
+@dataclass
+class Comparison:
+    """Two runs' figures side by side: a title and one row per figure."""
+
+    title: str
+    rows: list[tuple[str, str, str, str, str, str]]
 
 
 def _num(v: float | None) -> str:
@@ -32,25 +41,15 @@ def rows(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, str, str, str,
     return out
 
 
-def table(folder_a: Path, folder_b: Path) -> tuple[Table, list[str]]:
-    """The comparison table and warnings (different procedures or rigs)."""
+def table(folder_a: Path, folder_b: Path) -> tuple[Comparison, list[str]]:
+    """The comparison (title and rows, the verdicts first) and warnings
+    (different procedures or rigs); the CLI draws it."""
     a, b = read_summary(folder_a), read_summary(folder_b)
     warn = []
     if a.get("procedure") != b.get("procedure"):
         warn.append(f"different procedures: {a.get('procedure')} and {b.get('procedure')}")
     if a.get("rig") != b.get("rig"):
         warn.append(f"different rigs: {a.get('rig')} and {b.get('rig')}")
-    t = Table(title=f"{a.get('procedure')}: A = {Path(folder_a).name}, B = {Path(folder_b).name}")
-    for col, just in (
-        ("figure", "left"),
-        ("unit", "left"),
-        ("A", "right"),
-        ("B", "right"),
-        ("B - A", "right"),
-        ("change", "right"),
-    ):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
-    t.add_row("verdict", "", a.get("verdict", "?"), b.get("verdict", "?"), "", "")
-    for r in rows(a, b):
-        t.add_row(*r)
-    return t, warn
+    title = f"{a.get('procedure')}: A = {Path(folder_a).name}, B = {Path(folder_b).name}"
+    verdict = ("verdict", "", a.get("verdict", "?"), b.get("verdict", "?"), "", "")
+    return Comparison(title, [verdict, *rows(a, b)]), warn

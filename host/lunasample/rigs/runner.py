@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-
 from lunasample.errors import UserError
 from lunasample.link.client import CommandRejected, Link, LinkError
+from lunasample.progress import ProgressFn, null_progress
 from lunasample.rigs import results
 from lunasample.rigs.procedure import BASE_TM_HZ, ProcedureFailed, Result, RigContext
 from lunasample.rigs.registry import Procedure
@@ -28,6 +27,7 @@ from lunasample.rigs.schema import Rig
 from lunasample.session import open_session
 
 EMULATED_HBTO_MS = 60000
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -99,7 +99,7 @@ def _answered(ask: Callable[[str], str]) -> Callable[[str], str]:
             return ask(prompt)
         except EOFError:
             what = prompt.strip().rstrip(":")
-            if what.startswith("type yes"):
+            if "type yes" in what:
                 hint = "run it at a terminal, or pass --yes to start without the question"
             else:
                 hint = "the operator's hands are needed: run it at a terminal"
@@ -117,11 +117,13 @@ def run_procedure(
     out_dir: Path = Path("rig-results"),
     speed: float | None = None,
     log: Path | None = None,
-    console: Console | None = None,
     ask: Callable[[str], str] = input,
+    report: ProgressFn = null_progress,
 ) -> Outcome:
-    """Run `proc` on `rig` and write its results folder; see the module docstring."""
-    con = console or Console()
+    """Run `proc` on `rig` and write its results folder; see the module docstring.
+
+    Progress goes to ``report(procedure, done, total, what)``; questions to the
+    operator go to ``ask`` (the caller pauses any progress display around it)."""
     settings = rig.settings_for(proc)
     ask = _answered(ask)
     if speed is None:
@@ -138,11 +140,11 @@ def run_procedure(
                 f"board on {port} says it is {hello.board}"
             )
         if port and proc.moves and not yes:
-            con.print(
-                f"[bold yellow]{proc.name} moves the rig's motors on {port}.[/] "
-                "Keep hands clear; the e-stop must be within reach."
+            warning = (
+                f"{proc.name} moves the rig's motors on {port}. "
+                "Keep hands clear; the e-stop must be within reach; type yes to start: "
             )
-            if ask("type yes to start: ").strip().lower() != "yes":
+            if ask(warning).strip().lower() != "yes":
                 raise UserError("not confirmed: nothing was moved")
         start_safe(s.link)
         if s.emulator is not None:
@@ -152,43 +154,26 @@ def run_procedure(
         s.link.command("TMRATE", hz=BASE_TM_HZ)
         reason: str | None = None
         result = Result()
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TimeElapsedColumn(),
-            console=con,
-            transient=True,
-        ) as bar:
-            task = bar.add_task(proc.name, total=1.0)
 
-            def progress(what: str, done: float, total: float) -> None:
-                bar.update(
-                    task,
-                    description=f"{proc.name}: {what}",
-                    completed=done / total if total else 0.0,
-                )
+        def progress(what: str, done: float, total: float) -> None:
+            report(proc.name, done, total, what)
 
-            def operator(text: str) -> str:
-                bar.stop()
-                try:
-                    return ask(f"{text} ")
-                finally:
-                    bar.start()
+        def operator(text: str) -> str:
+            return ask(f"{text} ")
 
-            ctx = RigContext(s, rig, proc.name, settings, progress, operator)
-            try:
-                result = proc.run(ctx)
-            except KeyboardInterrupt:
-                _estop(s.link)
-                con.print("[bold red]interrupted: ESTOP sent[/]")
-                raise
-            except (ProcedureFailed, CommandRejected, LinkError) as e:
-                reason = str(e)
-            except Exception:
-                _finish_safe(s.link, proc.moves)  # a bug must not leave the rig moving
-                raise
-            _finish_safe(s.link, proc.moves)
+        ctx = RigContext(s, rig, proc.name, settings, progress, operator)
+        try:
+            result = proc.run(ctx)
+        except KeyboardInterrupt:
+            _estop(s.link)
+            logger.warning("interrupted: ESTOP sent")
+            raise
+        except (ProcedureFailed, CommandRejected, LinkError) as e:
+            reason = str(e)
+        except Exception:
+            _finish_safe(s.link, proc.moves)  # a bug must not leave the rig moving
+            raise
+        _finish_safe(s.link, proc.moves)
         meta = {
             "rig": rig.name,
             "procedure": proc.name,
