@@ -114,8 +114,10 @@ class PicoBoard:
         self.uf2 = uf2 or find_image(UF2_ENV)
         self.bootrom = bootrom or find_image(BOOTROM_ENV)
         for what, p in (("UF2", self.uf2), ("bootrom", self.bootrom)):
-            if p is None or not p.is_file():
-                raise UserError(f"Pico {what} not found: {p or missing_reason()}")
+            if p is None:
+                raise UserError(f"no emulated Pico: {missing_reason()}")
+            if not p.is_file():
+                raise UserError(f"Pico {what} not found: {p}")
         self._port = port
         self._stderr = stderr
         self._proc: subprocess.Popen[bytes] | None = None
@@ -233,3 +235,22 @@ class PicoBoard:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def outputs_off_after(board: dict[str, Any], stats: dict[str, Any], t_edge_ns: int) -> int | None:
+    """ns from an input edge at t_edge_ns until every output the board
+    drives (PWM, STEP, and the watched outputs but the HX711's and status
+    LED's) was low for good, from `stats` taken a while after the edge;
+    None while one of them is still high."""
+    pins: dict[str, int] = board["pins"]
+    wiring: dict[str, dict[str, Any]] = board.get("wiring", {})
+    movers = [
+        pins[n]
+        for n, w in wiring.items()
+        if n in pins and (w.get("role") == "pwm" or n.endswith("_step") or n == "drill_hammer")
+    ]
+    seen = stats["pins"]
+    if any(seen[g]["value"] for g in movers if g in seen):
+        return None
+    last = max((seen[g]["last_ns"] or 0) for g in movers if g in seen)
+    return max(0, last - t_edge_ns)

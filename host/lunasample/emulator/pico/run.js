@@ -207,8 +207,12 @@ function watch(g) {
     const now = sim.clock.nanos;
     if (t.last !== null) {
       const w = now - t.last;
-      if (t.value === 1) t.minHigh = t.minHigh === null ? w : Math.min(t.minHigh, w);
-      else t.minLow = t.minLow === null ? w : Math.min(t.minLow, w);
+      if (t.value === 1 && (t.minHigh === null || w < t.minHigh)) {
+        t.minHigh = w;
+        t.minHighAt = t.last;
+      } else if (t.value === 0) {
+        t.minLow = t.minLow === null ? w : Math.min(t.minLow, w);
+      }
     }
     if (v) t.rise++;
     else t.fall++;
@@ -267,6 +271,7 @@ process.stdin.on('data', (d) => {
           rise: t.rise,
           fall: t.fall,
           min_high_ns: t.minHigh,
+          min_high_at_ns: t.minHigh === null ? null : t.minHighAt,
           min_low_ns: t.minLow,
           last_ns: t.last,
           value: t.value,
@@ -277,7 +282,7 @@ process.stdin.on('data', (d) => {
       console.log(JSON.stringify({ ns, pins }));
     } else if (w[0] === 'clear') {
       for (const t of Object.values(traced)) {
-        Object.assign(t, { rise: 0, fall: 0, minHigh: null, minLow: null });
+        Object.assign(t, { rise: 0, fall: 0, minHigh: null, minHighAt: null, minLow: null });
         if (t.minSetup !== undefined) Object.assign(t, { minSetup: null, minHold: null });
       }
       console.log(`clear ${ns}`);
@@ -342,6 +347,10 @@ setInterval(() => {
 // state machine there may run a thousand times slower or faster than on a
 // board. Here every state machine advances with the CPU's cycles, through
 // its divider (RP2040 datasheet 3.5.5: INT + FRAC / 256, INT 0 = 65536).
+// rp2040js also counts an instruction's delay cycles (`[n]`, datasheet
+// 3.4.1: the state machine idles n cycles after it) without idling: the
+// next instruction ran on the next step, so `out(pins, 8)[3]` held a pin
+// one cycle instead of four. Here the machine idles them.
 for (const p of mcu.pio) p.run = () => {};
 function stepPio(cycles) {
   for (const p of mcu.pio) {
@@ -353,7 +362,15 @@ function stepPio(cycles) {
       let acc = (m.divAcc || 0) + cycles * 256;
       while (acc >= div) {
         acc -= div;
+        // Delay cycles owed by the last instruction (or by a stall the
+        // CPU ended through a FIFO) are spent before the next one runs.
+        if (m.seen === undefined || m.cycles < m.seen) m.seen = m.cycles; // restart zeroes it
+        if (m.cycles > m.seen) {
+          m.seen++;
+          continue;
+        }
         m.step();
+        if (m.cycles > m.seen) m.seen++; // this cycle; the rest is delay
         stepped = true;
       }
       m.divAcc = acc;
