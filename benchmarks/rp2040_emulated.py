@@ -4,15 +4,17 @@ Cortex-M0+ with the M0+'s instruction timings, at 125 MHz), timed by the
 board's own clock. Where bench_control.py prices the tick with one bytecode
 ratio, this runs it, viper and native code, PIO and all.
 
-    python benchmarks/rp2040_emulated.py --uf2 RPI_PICO.uf2 --bootrom bootrom.ts
+    python benchmarks/rp2040_emulated.py [--uf2 RPI_PICO.uf2 --bootrom bootrom.bin]
 
-Needs Node.js and npm (rp2040js is installed into benchmarks/rp2040/ on the
-first run), a MicroPython UF2 for the Raspberry Pi Pico (micropython.org's
-RPI_PICO download, 1.23 or newer) and the RP2040 B1 bootrom (rp2040js's
-demo/bootrom.ts, or a 16 KB binary). benchmarks/rp2040/run.js is the board:
-it bridges the Pico's USB serial to a TCP port, drives a drill motor's
-encoder from its PWM and an 80 SPS HX711 on the board file's pins, and clocks the PIO
-state machines from the CPU's cycles. The steps:
+Needs Node.js and npm (lunasample.emulator.rp2040js installs rp2040js into
+~/.cache/lunasample/rp2040js on first use), a MicroPython UF2 for the
+Raspberry Pi Pico and the RP2040 B1 bootrom (default: $LUNASAMPLE_PICO_UF2,
+$LUNASAMPLE_PICO_BOOTROM, else ../shared/rp2040/). The board is
+lunasample/emulator/pico/run.js, the same one tests/pico and `lunasample
+emulate --engine rp2040js` use: it bridges the Pico's USB serial to a TCP
+port, drives a drill motor's encoder from its PWM and an 80 SPS HX711 on the
+board file's pins, clocks the PIO state machines from the CPU's cycles and
+watches the outputs' edges. The steps:
 
 1. `lunasample flash` installs the firmware over socket://, as on a board.
 2. The published integer-addition loop (bench_control.py's baseline:
@@ -23,7 +25,12 @@ state machines from the CPU's cycles. The steps:
    busiest stretch (the drill feeding under speed control while the three
    joints slew to a scoop site) and over the scoop's following ticks.
 4. Loop.run itself, paced at the period, for --paced more ticks: the
-   loop's own overrun count and worst control step (STATUS `ovr`, `worst`).
+   loop's own overrun count and worst control step (STATUS `ovr`, `worst`)
+   and the control period's jitter (p99.99 of |tick-to-tick - period|,
+   binned to 3 ms: 2000 means a tick 3 ms or more after the one before).
+5. The firmware as main.py starts it, the drill spinning at 120 rpm: the
+   e-stop contact opens, and the time until every PWM and STEP output is
+   low for good, on the board's clock.
 
 Not one of run_all.py's bench_*.py: it needs the UF2 and the bootrom,
 which this tree does not carry. The emulated board's clock is its own, so
@@ -37,14 +44,14 @@ contention; a Pico on the bench settles those (STATUS `worst`).
 Last line: rp2040_emu_calib=<c> emu_step_us=<s> emu_step_pct_rp2040_1khz=<b>
 emu_mean_pct_rp2040_1khz=<m> emu_worst_tick_us=<w> emu_service_us=<v>
 emu_loop_pct_rp2040_1khz=<l> emu_overruns_per_1000=<o> emu_paced_worst_us=<p>
+jitter_p9999_us=<j> estop_to_outputs_off_us=<e>
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import socket
+import math
 import subprocess
 import sys
 import time
@@ -53,8 +60,12 @@ from pathlib import Path
 from bench_control import ADD_LOOP, ADD_LOOP_MS_1E6
 from common import figures_line, machine, write_result
 
+from lunasample import paths
+from lunasample.emulator import rp2040js
+from lunasample.emulator.rp2040js import PicoBoard, outputs_off_after
 from lunasample.errors import UserError
-from lunasample.flashing import flash
+from lunasample.flashing import flash, wake_and_hello
+from lunasample.link.client import Link
 
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "rp2040"
@@ -73,48 +84,6 @@ print("ADD", best * 50)
 )
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_board(
-    uf2: Path, bootrom: Path, port: int, pins: dict[str, int], log: Path
-) -> subprocess.Popen[bytes]:
-    """The emulated Pico (run.js), once it listens on `port`."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        raise UserError("rp2040_emulated: Node.js and npm are needed (https://nodejs.org)")
-    if not (RUNNER / "node_modules" / "rp2040js").is_dir():
-        print("installing rp2040js into benchmarks/rp2040/ ...", flush=True)
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=RUNNER, check=True)
-    cmd = [
-        "node",
-        "run.js",
-        "--uf2",
-        str(uf2),
-        "--bootrom",
-        str(bootrom),
-        "--port",
-        str(port),
-        "--drill",
-        f"{pins['drill_pwm']},{pins['drill_dir']},{pins['drill_enc_a']},{pins['drill_enc_b']}",
-        "--hx711",
-        f"{pins['hx711_sck']},{pins['hx711_dout']}",
-    ]
-    proc = subprocess.Popen(cmd, cwd=RUNNER, stdout=subprocess.PIPE, stderr=log.open("wb"))
-    assert proc.stdout is not None
-    line = proc.stdout.readline().decode()
-    if not line.startswith("listening"):
-        proc.kill()
-        raise UserError(
-            f"rp2040_emulated: the emulated board did not start: "
-            f"{log.read_text().strip().splitlines()[-1:] or line}"
-        )
-    return proc
-
-
 def on_board(url: str, source: str, timeout: float) -> str:
     """Run `source` on the board with mpremote; its output."""
     r = subprocess.run(
@@ -126,6 +95,47 @@ def on_board(url: str, source: str, timeout: float) -> str:
     if r.returncode != 0:
         raise UserError(f"rp2040_emulated: on the board: {(r.stdout + r.stderr).strip()[-500:]}")
     return r.stdout
+
+
+def board_wait(pico: PicoBoard, ms: float, guard_s: float = 300) -> None:
+    """Wait until `ms` have passed on the board's clock."""
+    t0 = pico.stats()["ns"]
+    end = time.monotonic() + guard_s
+    while (pico.stats()["ns"] - t0) / 1e6 < ms:
+        if time.monotonic() > end:
+            raise UserError(f"rp2040_emulated: the emulated Pico did not run {ms} ms")
+        time.sleep(0.1)
+
+
+def estop_to_outputs_off_us(pico: PicoBoard, url: str, board: dict) -> float:
+    """The firmware as main.py runs it, the drill spinning: the e-stop
+    contact opens; us on the board's clock until every output is low."""
+    wake_and_hello(url)
+    with Link(url) as lk:
+        lk.command("HBTO", ms=60000)
+        lk.command("ARM")
+        lk.command("SPIN", rpm=120)
+        board_wait(pico, 300)
+        t_edge = pico.set_input(board["pins"]["estop"], 1)
+        board_wait(pico, 50)
+        off = outputs_off_after(board, pico.stats(), t_edge)
+        pico.set_input(board["pins"]["estop"], 0)
+    if off is None:
+        raise UserError("rp2040_emulated: an output still high 50 ms after the e-stop opened")
+    return off / 1000
+
+
+def jitter_p9999_us(hist: dict[str, int], period_us: float) -> float:
+    """p99.99 of |tick-to-tick time - period| from the probe's histogram
+    (whole us; the last bin holds that long or longer)."""
+    devs = sorted((abs(int(k) - period_us), c) for k, c in hist.items())
+    need = math.ceil(0.9999 * sum(c for _, c in devs))
+    seen = 0
+    for dev, c in devs:
+        seen += c
+        if seen >= need:
+            return dev
+    return math.nan
 
 
 def figures(probe: dict[str, object], add_ms: float) -> dict[str, float]:
@@ -150,6 +160,7 @@ def figures(probe: dict[str, object], add_ms: float) -> dict[str, float]:
         * float(probe["overruns"])  # type: ignore[arg-type]
         / max(float(probe["paced_ticks"]), 1.0),  # type: ignore[arg-type]
         "emu_paced_worst_us": float(probe["paced_worst_us"]),  # type: ignore[arg-type]
+        "jitter_p9999_us": jitter_p9999_us(probe["period_hist"], period),  # type: ignore[arg-type]
     }
 
 
@@ -157,12 +168,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--uf2", type=Path, required=True, help="MicroPython UF2 for RPI_PICO")
+    ap.add_argument(
+        "--uf2",
+        type=Path,
+        default=rp2040js.find_image(rp2040js.UF2_ENV),
+        help=f"MicroPython UF2 for RPI_PICO (default: ${rp2040js.UF2_ENV} or "
+        "../shared/rp2040/RPI_PICO.uf2)",
+    )
     ap.add_argument(
         "--bootrom",
         type=Path,
-        required=True,
-        help="RP2040 B1 bootrom (rp2040js demo/bootrom.ts or a 16 KB binary)",
+        default=rp2040js.find_image(rp2040js.BOOTROM_ENV),
+        help="RP2040 B1 bootrom, rp2040js demo/bootrom.ts or a 16 KB binary (default: "
+        f"${rp2040js.BOOTROM_ENV} or ../shared/rp2040/bootrom.bin)",
     )
     ap.add_argument("--busy", type=int, default=400, help="ticks timed in the busiest stretch")
     ap.add_argument("--rest", type=int, default=2000, help="ticks timed after it")
@@ -174,14 +192,14 @@ def main() -> int:
     )
     a = ap.parse_args()
     for what, p in (("UF2", a.uf2), ("bootrom", a.bootrom)):
+        if p is None:
+            raise UserError(f"rp2040_emulated: no {what}: {rp2040js.missing_reason()}")
         if not p.is_file():
             raise UserError(f"rp2040_emulated: {what} not found: {p}")
-    board = json.loads((HERE.parent / "boards" / "rpi_pico.json").read_text())
-    port = free_port()
-    url = f"socket://127.0.0.1:{port}"
+    board = paths.load_board("rpi_pico")
     log = Path("rp2040-board.log").resolve()
-    proc = start_board(a.uf2.resolve(), a.bootrom.resolve(), port, board["pins"], log)
-    try:
+    with log.open("wb") as err, PicoBoard(board, a.uf2, a.bootrom, stderr=err) as pico:
+        url = pico.url
         t0 = time.monotonic()
         hello = flash(url, "rpi_pico")
         print(
@@ -195,9 +213,9 @@ def main() -> int:
         for name, v in (("BUSY", 400), ("REST", 2000), ("PACED", 3000)):
             src = src.replace(f"{name} = {v}", f"{name} = {getattr(a, name.lower())}")
         probe = json.loads(on_board(url, src, 3600).strip().splitlines()[-1])
-    finally:
-        proc.kill()
+        estop_us = estop_to_outputs_off_us(pico, url, board)
     f = figures(probe, add_ms)
+    f["estop_to_outputs_off_us"] = estop_us
     if not probe["feeding"] or probe["fault"]:
         raise UserError(
             f"rp2040_emulated: the drill was not feeding (phase "

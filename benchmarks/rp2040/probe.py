@@ -7,6 +7,7 @@
 import gc
 import json
 import time
+from array import array
 
 import machine
 from sampler import app, arm, drill
@@ -105,10 +106,18 @@ rest = [0] * 5
 t = run(REST, t, rest)
 # Then Loop.run itself, paced at the board's period, as main() runs it:
 # does the loop keep its period with the scoop under way?
-paced = [0]
+# The control period's jitter: successive ticks' start times, binned by
+# the us between them (the last bin: that long or longer).
+JIT_MAX = 3000
+jit = array("I", bytes(4 * (JIT_MAX + 1)))
+paced = [0, 0]  # ticks, the last tick's start
 
 
 def paced_service(t0):
+    if paced[0]:
+        dt = diff(t0, paced[1])
+        jit[dt if dt < JIT_MAX else JIT_MAX] += 1
+    paced[1] = t0
     service(t0)
     paced[0] += 1
     if paced[0] >= PACED:
@@ -135,6 +144,7 @@ print(
             "paced_ticks": loop.ticks,
             "overruns": loop.overruns,
             "paced_worst_us": loop.worst_us,
+            "period_hist": {str(i): c for i, c in enumerate(jit) if c},
             "loop_hz": hz,
             "cycle": n,
             "freq": machine.freq(),

@@ -89,6 +89,8 @@ def test_the_wheel_carries_the_data_files(installed: tuple[Path, dict[str, str]]
         "lunasample/firmware/sampler/app.py",
         "lunasample/dictionary/dictionary.toml",
         "lunasample/emulator/sim/machine.py",
+        "lunasample/emulator/pico/run.js",
+        "lunasample/emulator/pico/package.json",
         "lunasample/gds/static/index.html",
     ):
         assert need in names, need

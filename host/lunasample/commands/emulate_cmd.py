@@ -8,8 +8,11 @@ import sys
 import threading
 from pathlib import Path
 
+from lunasample import paths
 from lunasample.emulator.board import EmulatedBoard
+from lunasample.emulator.rp2040js import PicoBoard
 from lunasample.errors import UserError
+from lunasample.flashing import flash
 
 HELP_LINES = """\
 commands on stdin:
@@ -18,6 +21,12 @@ commands on stdin:
   power-cut            cut power; the board boots again from its flash
   speed X              change the speed factor (0 = as fast as possible)
   state                print the plants' true state
+  quit                 stop the board"""
+
+PICO_HELP_LINES = """\
+commands on stdin (--engine rp2040js):
+  pin GPIO 0|1         drive an input pin, e.g. pin 22 1 opens the e-stop loop
+  stats                print the watched output pins' edges (board clock, ns)
   quit                 stop the board"""
 
 
@@ -37,14 +46,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "hardware and print, on the first stdout line, the serial port to open:\n"
         "  pty=/dev/pts/N url=socket://127.0.0.1:PORT\n"
         "Any tool that opens a serial port works with it: lunasample --port, "
-        "mpremote connect URL, pyserial. Runs until Ctrl-C.\n\n" + HELP_LINES,
+        "mpremote connect URL, pyserial. Runs until Ctrl-C.\n\n"
+        "--engine rp2040js runs MicroPython's rp2 port on an emulated Raspberry Pi "
+        "Pico (rp2040js under Node.js) instead, flashed with the firmware as "
+        "`lunasample flash` does, and prints url=socket://127.0.0.1:PORT (its USB "
+        "serial; no pty). UF2 and bootrom: LUNASAMPLE_PICO_UF2, "
+        "LUNASAMPLE_PICO_BOOTROM (default ../shared/rp2040/).\n\n"
+        + HELP_LINES
+        + "\n\n"
+        + PICO_HELP_LINES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
+        "--engine",
+        choices=("unix", "rp2040js"),
+        default="unix",
+        help="unix: the MicroPython unix port with simulated hardware; rp2040js: the rp2 "
+        "port on an emulated Pico (default: %(default)s)",
+    )
+    p.add_argument(
         "--board",
-        default="emulator",
+        default=None,
         metavar="NAME",
-        help="board description from boards/ (default: %(default)s)",
+        help="board description from boards/ (default: emulator; rpi_pico for rp2040js)",
     )
     p.add_argument(
         "--speed",
@@ -119,17 +143,67 @@ def _stdin_commands(board: EmulatedBoard, done: threading.Event) -> None:
             print(f"error: {e}", file=sys.stderr, flush=True)
 
 
+def _pico_commands(board: PicoBoard, done: threading.Event) -> None:
+    for line in sys.stdin:
+        words = line.split()
+        if not words:
+            continue
+        try:
+            if words[0] == "pin" and len(words) == 3 and words[2] in ("0", "1"):
+                print(f"at {board.set_input(int(words[1]), int(words[2]))} ns", flush=True)
+            elif words == ["stats"]:
+                print(board.stats(), flush=True)
+            elif words == ["quit"]:
+                done.set()
+                return
+            else:
+                print(f"? {line.strip()}\n{PICO_HELP_LINES}", file=sys.stderr, flush=True)
+        except (ValueError, RuntimeError) as e:
+            print(f"error: {e}", file=sys.stderr, flush=True)
+
+
+def _run_pico(args: argparse.Namespace, done: threading.Event) -> int:
+    name = args.board or "rpi_pico"
+    unused = [
+        opt
+        for opt, given in (
+            ("--speed", args.speed != 1.0),
+            ("--fs", args.fs is not None),
+            ("--fault", bool(args.fault)),
+            ("--plant", bool(args.plant)),
+            ("--seed", args.seed != 0),
+        )
+        if given
+    ]
+    if unused:
+        raise UserError(f"emulate --engine rp2040js: {', '.join(unused)}: unix engine only")
+    board = paths.load_board(name)
+    if board.get("mcu") != "RP2040":
+        raise UserError(f"emulate --engine rp2040js: board {name} is not an RP2040 board")
+    pico = PicoBoard(board, port=args.tcp_port)
+    try:
+        pico.start()
+        if not args.no_flash:
+            print(f"flashing the firmware for {name} ...", file=sys.stderr, flush=True)
+            flash(pico.url, name)
+        print(f"url={pico.url}", flush=True)
+        print(
+            f"emulated Raspberry Pi Pico (rp2040js, board {name}); Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
+        threading.Thread(target=_pico_commands, args=(pico, done), daemon=True).start()
+        while not done.wait(0.5):
+            if not pico.alive:
+                raise UserError("the emulated Pico stopped")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        pico.stop()
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    board = EmulatedBoard(
-        board=args.board,
-        speed=args.speed,
-        fs_dir=args.fs,
-        flash=not args.no_flash,
-        seed=args.seed,
-        faults=dict(args.fault),
-        plant=dict(args.plant),
-        tcp_port=args.tcp_port,
-    )
     done = threading.Event()
 
     def on_term(signum: int, frame: object) -> None:
@@ -139,11 +213,23 @@ def run(args: argparse.Namespace) -> int:
     # Ctrl-C stops it too, also when started with SIGINT ignored (a
     # background job of a script, where Python raises no KeyboardInterrupt).
     signal.signal(signal.SIGINT, on_term)
+    if args.engine == "rp2040js":
+        return _run_pico(args, done)
+    board = EmulatedBoard(
+        board=args.board or "emulator",
+        speed=args.speed,
+        fs_dir=args.fs,
+        flash=not args.no_flash,
+        seed=args.seed,
+        faults=dict(args.fault),
+        plant=dict(args.plant),
+        tcp_port=args.tcp_port,
+    )
     try:
         board.start()
         print(f"pty={board.pty_path} url={board.url}", flush=True)
         print(
-            f"emulated {args.board} board, flash in {board.fs_dir}, speed "
+            f"emulated {args.board or 'emulator'} board, flash in {board.fs_dir}, speed "
             f"{args.speed:g}x; Ctrl-C to stop",
             file=sys.stderr,
             flush=True,

@@ -1,13 +1,19 @@
 // An emulated Raspberry Pi Pico: rp2040js (Cortex-M0+ at 125 MHz with the
 // instruction timings of the M0+, PIO, timer, USB) running a MicroPython
 // UF2, its USB CDC serial bridged to a TCP port, so that pyserial and
-// mpremote reach it as socket://127.0.0.1:PORT. Used by rp2040_emulated.py.
+// mpremote reach it as socket://127.0.0.1:PORT. Started by
+// lunasample.emulator.rp2040js (tests/pico, `lunasample emulate --engine
+// rp2040js`, benchmarks/rp2040_emulated.py).
 //
 //   node run.js --uf2 RPI_PICO.uf2 --bootrom bootrom.ts [--port 5555]
 //               [--drill PWM,DIR,ENC_A,ENC_B] [--hx711 SCK,DOUT]
+//               [--inputs GPIO=V,...] [--trace GPIO,...] [--steppers STEP:DIR,...]
 //
 // --bootrom: the RP2040 B1 bootrom, as rp2040js's demo/bootrom.ts or as a
-// 16 KB binary. The rest are plants on the board's pins (below).
+// 16 KB binary. --drill and --hx711 are plants on the board's pins (below);
+// --inputs holds input pins at a level (a closed NC switch to GND reads 0).
+// --trace and --steppers watch output pins on the board's clock, read
+// through the control lines on stdin (below).
 'use strict';
 const fs = require('fs');
 const net = require('net');
@@ -179,6 +185,114 @@ if (hx) {
   });
 }
 
+// Input pins held at a level from power-on.
+for (const kv of arg('inputs', '').split(',').filter((x) => x)) {
+  const [g, v] = kv.split('=').map(Number);
+  mcu.gpio[g].setInputValue(v !== 0);
+}
+
+// Output pins watched on the board's clock: edges counted, the shortest
+// high and low times, the last edge; for each STEP pin the shortest time
+// from its DIR pin's last change to a rising STEP edge (DIR setup) and from
+// a falling STEP edge to the next DIR change (DIR hold).
+const traced = {};
+function watch(g) {
+  if (traced[g]) return traced[g];
+  const t = { rise: 0, fall: 0, minHigh: null, minLow: null, last: null, value: 0 };
+  t.value = mcu.gpio[g].outputValue ? 1 : 0;
+  traced[g] = t;
+  mcu.gpio[g].addListener((state) => {
+    const v = state === 1 ? 1 : 0; // GPIOPinState.High
+    if (v === t.value) return;
+    const now = sim.clock.nanos;
+    if (t.last !== null) {
+      const w = now - t.last;
+      if (t.value === 1 && (t.minHigh === null || w < t.minHigh)) {
+        t.minHigh = w;
+        t.minHighAt = t.last;
+      } else if (t.value === 0) {
+        t.minLow = t.minLow === null ? w : Math.min(t.minLow, w);
+      }
+    }
+    if (v) t.rise++;
+    else t.fall++;
+    t.value = v;
+    t.last = now;
+    for (const f of t.onEdge || []) f(v, now);
+  });
+  return t;
+}
+for (const g of arg('trace', '').split(',').filter((x) => x)) watch(Number(g));
+for (const pair of arg('steppers', '').split(',').filter((x) => x)) {
+  const [sg, dg] = pair.split(':').map(Number);
+  const st = watch(sg);
+  const dt = watch(dg);
+  st.minSetup = null;
+  st.minHold = null;
+  let lastFall = null;
+  st.onEdge = [
+    (v, now) => {
+      if (v && dt.last !== null) {
+        const w = now - dt.last;
+        st.minSetup = st.minSetup === null ? w : Math.min(st.minSetup, w);
+      }
+      if (!v) lastFall = now;
+    },
+  ];
+  dt.onEdge = [
+    (v, now) => {
+      if (lastFall !== null) {
+        const w = now - lastFall;
+        st.minHold = st.minHold === null ? w : Math.min(st.minHold, w);
+      }
+    },
+  ];
+}
+
+// Control lines on stdin, each answered by one line on stdout:
+//   set GPIO 0|1  -> "set NS": drive an input pin; NS is the board's clock
+//   stats         -> one JSON line: {"ns": NS, "pins": {GPIO: {...}}}
+//   clear         -> "clear NS": zero the counters
+let ctlBuf = '';
+process.stdin.on('data', (d) => {
+  ctlBuf += d.toString();
+  let i;
+  while ((i = ctlBuf.indexOf('\n')) >= 0) {
+    const w = ctlBuf.slice(0, i).trim().split(/\s+/);
+    ctlBuf = ctlBuf.slice(i + 1);
+    const ns = sim.clock.nanos;
+    if (w[0] === 'set' && w.length === 3) {
+      mcu.gpio[Number(w[1])].setInputValue(w[2] !== '0');
+      console.log(`set ${ns}`);
+    } else if (w[0] === 'stats') {
+      const pins = {};
+      for (const [g, t] of Object.entries(traced)) {
+        pins[g] = {
+          rise: t.rise,
+          fall: t.fall,
+          min_high_ns: t.minHigh,
+          min_high_at_ns: t.minHigh === null ? null : t.minHighAt,
+          min_low_ns: t.minLow,
+          last_ns: t.last,
+          value: t.value,
+          min_dir_setup_ns: t.minSetup === undefined ? undefined : t.minSetup,
+          min_dir_hold_ns: t.minHold === undefined ? undefined : t.minHold,
+        };
+      }
+      console.log(JSON.stringify({ ns, pins }));
+    } else if (w[0] === 'clear') {
+      for (const t of Object.values(traced)) {
+        Object.assign(t, { rise: 0, fall: 0, minHigh: null, minHighAt: null, minLow: null });
+        if (t.minSetup !== undefined) Object.assign(t, { minSetup: null, minHold: null });
+      }
+      console.log(`clear ${ns}`);
+    } else {
+      console.log(`? ${w.join(' ')}`);
+    }
+  }
+});
+process.stdin.on('end', () => process.exit(0)); // the owner went away
+
 const cdc = new USBCDC(mcu.usbCtrl);
 // rp2040js's CDC answers an armed OUT endpoint at once, with nothing when
 // the host has nothing to send: the board then re-arms it and takes a USB
@@ -217,8 +331,8 @@ const server = net.createServer((s) => {
   });
 });
 server.on('error', (e) => fail(e.message));
-const port = Number(arg('port', '5555'));
-server.listen(port, '127.0.0.1', () => console.log(`listening on ${port}`));
+const port = Number(arg('port', '0')); // 0: any free port
+server.listen(port, '127.0.0.1', () => console.log(`listening on ${server.address().port}`));
 
 // The emulated time, for the bench's progress (stderr, once a second).
 let lastNs = 0;
@@ -233,6 +347,10 @@ setInterval(() => {
 // state machine there may run a thousand times slower or faster than on a
 // board. Here every state machine advances with the CPU's cycles, through
 // its divider (RP2040 datasheet 3.5.5: INT + FRAC / 256, INT 0 = 65536).
+// rp2040js also counts an instruction's delay cycles (`[n]`, datasheet
+// 3.4.1: the state machine idles n cycles after it) without idling: the
+// next instruction ran on the next step, so `out(pins, 8)[3]` held a pin
+// one cycle instead of four. Here the machine idles them.
 for (const p of mcu.pio) p.run = () => {};
 function stepPio(cycles) {
   for (const p of mcu.pio) {
@@ -244,7 +362,15 @@ function stepPio(cycles) {
       let acc = (m.divAcc || 0) + cycles * 256;
       while (acc >= div) {
         acc -= div;
+        // Delay cycles owed by the last instruction (or by a stall the
+        // CPU ended through a FIFO) are spent before the next one runs.
+        if (m.seen === undefined || m.cycles < m.seen) m.seen = m.cycles; // restart zeroes it
+        if (m.cycles > m.seen) {
+          m.seen++;
+          continue;
+        }
         m.step();
+        if (m.cycles > m.seen) m.seen++; // this cycle; the rest is delay
         stepped = true;
       }
       m.divAcc = acc;
