@@ -344,7 +344,7 @@ class Arm:
     # Viper, its state in _v: word loads and machine-word arithmetic; what
     # stays a Python call is the hardware reads, the step generator's busy
     # and the rarer turns (homing, a trip); the next instruction is flagged
-    # for the service phase to start.
+    # for the soft loop to start.
     @micropython.viper
     def step(self, now_us):
         v = ptr32(self._v)
@@ -451,16 +451,19 @@ class Arm:
         ax.target(pos + ax.hdir * (ax.hi - ax.lo + 100))
         self._sg.watch(ax.m, True)
 
-    # -- service phase -------------------------------------------------
+    # -- soft loop -----------------------------------------------------
     def service(self, now_ms):
         v = self._v
         if v[_NEXT]:
             # Starting an instruction (targets, limits, the servo) is Python
-            # calls, ~0.4 ms on an RP2040: here, not in the control step. The
-            # step flags it when the last one is over; a few ticks' wait.
+            # calls, ~0.4 ms on an RP2040: here, not in the control tick,
+            # which flags it when the last one is over. Handed over whole:
+            # the tick is held off meanwhile.
             v[_NEXT] = 0
             if v[_ACTIVE]:
+                irq = machine.disable_irq()
                 self._next()
+                machine.enable_irq(irq)
         if self.job < J_OK or self.owner < 0:
             return
         seq = self.owner
@@ -557,7 +560,7 @@ def make(ctx):
     com.register("MOVE", move_cmd)
     com.register("SCOOP", scoop_cmd)
     com.register("DUMP", dump_cmd)
-    com.register("ASTAT", astat_cmd)
+    com.register("ASTAT", astat_cmd, True)
     chain_stop(ctx, arm.stop)
     com.tm_sources.append(arm.telemetry)
     return arm

@@ -592,7 +592,7 @@ class Drill:
             return
         self._to(P_BACKOFF)
 
-    # -- service phase -------------------------------------------------
+    # -- soft loop -----------------------------------------------------
     def service(self, now_ms):
         if self.job < J_OK or self.owner < 0:
             return
@@ -695,7 +695,7 @@ def make(ctx):
     ctx.comms.register("DRILL", drill_cmd)
     ctx.comms.register("SEAL", seal_cmd)
     ctx.comms.register("SPIN", spin_cmd)
-    ctx.comms.register("DSTAT", dstat_cmd)
+    ctx.comms.register("DSTAT", dstat_cmd, True)
     chain_stop(ctx, d.stop)
     ctx.comms.tm_sources.append(d.telemetry)
     return d
