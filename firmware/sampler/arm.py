@@ -302,33 +302,46 @@ class Arm:
             op = prog[self._pc]
             if op == OP_MOVE:
                 vm = self._vm_run
+                ts = [prog[self._pc + 1 + i] for i in range(3)]
                 for i in range(3):
-                    t = prog[self._pc + 1 + i]
                     ax = self._axes[i]
-                    if t != _KEEP:
-                        # Never beyond the joint limits, whatever the plan says.
-                        if t < ax.lo:
-                            t = ax.lo
-                        elif t > ax.hi:
-                            t = ax.hi
-                        ax.target(t)
+                    # Never beyond the joint limits, whatever the plan says.
+                    if ts[i] != _KEEP:
+                        ts[i] = min(max(ts[i], ax.lo), ax.hi)
+                # Handed to the control tick whole: held off only for the
+                # writes.
+                irq = machine.disable_irq()
+                for i in range(3):
+                    if ts[i] != _KEEP:
+                        self._axes[i].target(ts[i])
                 for ax in self._axes:
                     ax.limits(self._a, vm)
+                self._v[_NEXT] = 0  # with the writes: the tick flags the next one after them
+                machine.enable_irq(irq)
                 self._pc += 4
                 return
             if op == OP_SERVO:
                 self._servo.set(prog[self._pc + 1])
-                self._v[_WAIT] = _SERVO_MS * self._rate // 1000
+                w = _SERVO_MS * self._rate // 1000
+                irq = machine.disable_irq()
+                self._v[_WAIT] = w
+                self._v[_NEXT] = 0
+                machine.enable_irq(irq)
                 self._pc += 2
                 return
             if op == OP_WAIT:
-                self._v[_WAIT] = prog[self._pc + 1] * self._rate // 1000
+                w = prog[self._pc + 1] * self._rate // 1000
+                irq = machine.disable_irq()
+                self._v[_WAIT] = w
+                self._v[_NEXT] = 0
+                machine.enable_irq(irq)
                 self._pc += 2
                 return
             if op == OP_HOME:
                 j = prog[self._pc + 1]
                 self._pc += 2
                 ax = self._axes[j]
+                irq = machine.disable_irq()
                 ax.set_pos(0)
                 self._v[_HJ] = j
                 ax.limits(self._a, self._vm_home)
@@ -337,7 +350,10 @@ class Arm:
                     ax.target(-ax.hdir * _BACKOUT)
                 else:
                     self._approach(ax, 0)
+                self._v[_NEXT] = 0
+                machine.enable_irq(irq)
                 return
+        self._v[_NEXT] = 0
         self._set_state(A_IDLE)
         self.job = J_OK
 
@@ -457,13 +473,12 @@ class Arm:
         if v[_NEXT]:
             # Starting an instruction (targets, limits, the servo) is Python
             # calls, ~0.4 ms on an RP2040: here, not in the control tick,
-            # which flags it when the last one is over. Handed over whole:
-            # the tick is held off meanwhile.
-            v[_NEXT] = 0
+            # which flags it when the last one is over; _next holds the
+            # tick off only while it writes (and clears the flag there).
             if v[_ACTIVE]:
-                irq = machine.disable_irq()
                 self._next()
-                machine.enable_irq(irq)
+            else:
+                v[_NEXT] = 0
         if self.job < J_OK or self.owner < 0:
             return
         seq = self.owner
