@@ -162,6 +162,11 @@ class Scale:
             return False
         dt = time.ticks_diff(now_us, self._t_last)
         self._t_last = now_us
+        if getattr(drv, "backlog", 0):
+            # Drained from the PIO's queue after a stall (a flash write, a
+            # collection): read back to back, so their spacing says nothing
+            # of the chip's rate. The spans start again after the queue.
+            self._n_per = 0
         # The period over _PER_N conversions: each one is seen on a poll,
         # so a single interval is off by up to a poll interval (40 % at 80
         # SPS with a poll every 5 ms), too coarse to fit a window to
