@@ -211,7 +211,9 @@ NT = len(table)
 TI = [0]  # the tick in the schedule's cycle
 SLOT = [0] * NT  # us spent in each tick of the cycle, busiest stretch
 NAMES = ["-"] * NT  # what runs on each (recording pass)
-service = app.service_step(ctx, wdt)
+soft = app.soft_step(ctx, wdt, [1])
+def service(t0):
+    soft()  # a pass of the soft loop, once a tick here
 if COUNT:
     svc = service
     def service(t0):

@@ -26,8 +26,8 @@ watches the outputs' edges. The steps:
    joints slew to a scoop site) and over the scoop's following ticks.
 4. Loop.run itself, paced at the period, for --paced more ticks: the
    loop's own overrun count and worst control step (STATUS `ovr`, `worst`)
-   and the control period's jitter (p99.99 of |tick-to-tick - period|,
-   binned to 3 ms: 2000 means a tick 3 ms or more after the one before).
+   and the control period's jitter (p99.99 of the tick's start lateness
+   against its grid, from the loop's own histogram, Loop.late).
 5. The firmware as main.py starts it, the drill spinning at 120 rpm: the
    e-stop contact opens, and the time until every PWM and STEP output is
    low for good, on the board's clock.
@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import subprocess
 import sys
 import time
@@ -125,19 +124,6 @@ def estop_to_outputs_off_us(pico: PicoBoard, url: str, board: dict) -> float:
     return off / 1000
 
 
-def jitter_p9999_us(hist: dict[str, int], period_us: float) -> float:
-    """p99.99 of |tick-to-tick time - period| from the probe's histogram
-    (whole us; the last bin holds that long or longer)."""
-    devs = sorted((abs(int(k) - period_us), c) for k, c in hist.items())
-    need = math.ceil(0.9999 * sum(c for _, c in devs))
-    seen = 0
-    for dev, c in devs:
-        seen += c
-        if seen >= need:
-            return dev
-    return math.nan
-
-
 def figures(probe: dict[str, object], add_ms: float) -> dict[str, float]:
     """The headline figures from the probe's sums (control and service us,
     with the clock's own span a tick taken out of the control tick)."""
@@ -160,7 +146,9 @@ def figures(probe: dict[str, object], add_ms: float) -> dict[str, float]:
         * float(probe["overruns"])  # type: ignore[arg-type]
         / max(float(probe["paced_ticks"]), 1.0),  # type: ignore[arg-type]
         "emu_paced_worst_us": float(probe["paced_worst_us"]),  # type: ignore[arg-type]
-        "jitter_p9999_us": jitter_p9999_us(probe["period_hist"], period),  # type: ignore[arg-type]
+        # The control tick's start lateness against its grid, p99.99 (the probe's
+        # Loop.late histogram).
+        "jitter_p9999_us": float(probe["jitter_p9999_us"]),  # type: ignore[arg-type]
     }
 
 

@@ -2,15 +2,16 @@
 # firmware's control tick and service phase timed tick by tick, as Loop.run
 # walks them, in the busiest stretch (the drill feeding under speed control
 # while the three joints slew to a scoop site) and over the scoop's next
-# REST ticks; then Loop.run itself, paced, for PACED ticks (its overruns and
-# worst control step). Prints one JSON line.
+# REST ticks; then the control tick on its timer interrupt beside the soft
+# loop (Loop.start, Loop.run), for PACED ticks (its overruns and
+# worst control step) and the ticks' start lateness. Prints one JSON line.
 import gc
 import json
 import time
-from array import array
 
 import machine
 from sampler import app, arm, drill
+from sampler.loop import bin_us
 
 BUSY = 400  # ticks (rp2040_emulated.py sets all three)
 REST = 2000
@@ -43,7 +44,7 @@ class Watchdog:
 
 wdt = [Watchdog()]
 table = app.schedule(ctx, wdt)
-service = app.service_step(ctx, wdt)
+soft = app.soft_step(ctx, wdt, [1])
 n = len(table)
 hz = ctx.board["loop_hz"]
 us = time.ticks_us
@@ -61,7 +62,7 @@ def run(ticks, t, acc):
         if t == n:
             t = 0
         t1 = us()
-        service(t0)
+        soft()
         t2 = us()
         t3 = us()
         c = diff(t1, t0)
@@ -104,29 +105,23 @@ busy = [0] * 5
 t = run(BUSY, t, busy)
 rest = [0] * 5
 t = run(REST, t, rest)
+
+
 # Then Loop.run itself, paced at the board's period, as main() runs it:
 # does the loop keep its period with the scoop under way?
-# The control period's jitter: successive ticks' start times, binned by
-# the us between them (the last bin: that long or longer).
-JIT_MAX = 3000
-jit = array("I", bytes(4 * (JIT_MAX + 1)))
-paced = [0, 0]  # ticks, the last tick's start
-
-
-def paced_service(t0):
-    if paced[0]:
-        dt = diff(t0, paced[1])
-        jit[dt if dt < JIT_MAX else JIT_MAX] += 1
-    paced[1] = t0
-    service(t0)
-    paced[0] += 1
-    if paced[0] >= PACED:
+def paced_soft():
+    busy = soft()
+    if loop.ticks >= PACED:
         loop.running = False
+    return busy
 
 
 loop.overruns = 0
 loop.worst_us = 0
-loop.run(table, paced_service)
+loop.start(table)
+loop.run(paced_soft)
+loop.stop()
+late_max = bin_us(max(i for i in range(len(loop.late)) if loop.late[i]))
 print(
     json.dumps(
         {
@@ -144,7 +139,8 @@ print(
             "paced_ticks": loop.ticks,
             "overruns": loop.overruns,
             "paced_worst_us": loop.worst_us,
-            "period_hist": {str(i): c for i, c in enumerate(jit) if c},
+            "jitter_p9999_us": loop.late_us(1),
+            "late_max_us": late_max,
             "loop_hz": hz,
             "cycle": n,
             "freq": machine.freq(),

@@ -1,11 +1,11 @@
 # The sampler application: builds the subsystems named in board.json, wires
-# commands, and runs the fixed-rate control loop until interrupted.
+# commands, starts the control tick on its timer interrupt and runs the soft
+# loop beside it until interrupted (docs/control.md, "Hard and soft").
 import gc
 import time
 
 import machine
 import micropython
-from micropython import const
 
 from sampler import board as _board
 from sampler import proto
@@ -16,8 +16,6 @@ from sampler.console import Console
 from sampler.loop import Loop
 
 VERSION = "0.1.0"
-_LIGHT_DIV = const(10)  # a control step within period / this leaves room for a service turn
-_WAIT_MAX = const(2)  # ticks a service turn waits for room at most
 
 
 class Context:
@@ -130,11 +128,13 @@ def _core_commands(ctx, loop):
             return (("n", len(names)),)
         return (("n", len(names)), ("name", names[i]), ("value", ctx.params.get(names[i])))
 
-    for name, fn in (("HELLO", _cmd_hello(ctx)), ("PING", ping), ("ARM", arm),
-                     ("DISARM", disarm), ("ESTOP", estop), ("RESET", reset_fault),
-                     ("STATUS", status), ("TMRATE", tmrate), ("HBTO", hbto),
-                     ("PARAM", param), ("PARAMS", params)):
+    for name, fn in (("ARM", arm), ("DISARM", disarm), ("ESTOP", estop),
+                     ("RESET", reset_fault), ("PARAM", param)):
         com.register(name, fn)
+    # Reads, and STATUS's heap walk (milliseconds): never with the tick held.
+    for name, fn in (("HELLO", _cmd_hello(ctx)), ("PING", ping), ("STATUS", status),
+                     ("TMRATE", tmrate), ("HBTO", hbto), ("PARAMS", params)):
+        com.register(name, fn, True)
 
     mem = [0, time.ticks_add(time.ticks_ms(), -1000)]  # free heap; when measured (ms)
 
@@ -144,11 +144,9 @@ def _core_commands(ctx, loop):
         out.append(("ovr", loop.overruns))
         out.append(("wst", loop.worst_us))
         now = time.ticks_ms()
-        if time.ticks_diff(now, mem[1]) >= 1000 and saf.state != S.BUSY:
+        if time.ticks_diff(now, mem[1]) >= 1000:
             # mem_free() walks the whole heap's allocation table, ~8 ms on
-            # an RP2040 (longer than the step queue's margin): once a second,
-            # and not while a job moves anything (the figure stands until
-            # it ends).
+            # an RP2040: once a second (the control tick pre-empts it).
             mem[0] = gc.mem_free()
             mem[1] = now
         out.append(("mem", mem[0]))
@@ -176,7 +174,8 @@ def build():
     comms.hb_timeout_ms = params.get("hb_timeout_ms")
     movers = [s for s in ctx.sub.values() if hasattr(s, "stop")]
     saf.set_movers(movers)
-    loop = Loop(b["loop_hz"])
+    # The ESP32 port's timer callbacks are scheduled, never hard.
+    loop = Loop(b["loop_hz"], hard=b.get("mcu") != "ESP32")
     _core_commands(ctx, loop)
     return ctx, loop
 
@@ -198,10 +197,10 @@ def _one_call(row):
     return each
 
 
-def schedule(ctx, wdt):
-    """The loop's allocation-free control step, as a table of one callable
-    (or None) per tick of a cycle, walked by Loop.run: each subsystem's step
-    at its rate, and the watchdog (wdt[0], once started) once a cycle.
+def schedule(ctx, wdt, alive=None):
+    """The hard part: an allocation-free table of one callable (or None)
+    per tick of a cycle, walked by Loop's timer interrupt: each subsystem's
+    step at its rate, and the watchdog (wdt[0], once started) once a cycle.
 
     Subsystems named in the board's "step_hz" run every loop_hz // rate
     ticks, each on its own tick of that cycle, so the slower work (the
@@ -241,9 +240,16 @@ def schedule(ctx, wdt):
         raise RuntimeError("board.json: step_hz cycle of %d ticks is too long for the watchdog"
                            % cycle)
 
+    watch = alive is not None
+    alive = alive or [1]
+
     def feed(now_us):
+        # Fed only while the soft loop also runs (it sets alive[0] each
+        # pass): a hung soft loop must reset the board as a hung tick does.
         w = wdt[0]
-        if w is not None:
+        if w is not None and alive[0]:
+            if watch:
+                alive[0] = 0
             w.feed()
 
     table = []
@@ -257,51 +263,43 @@ def schedule(ctx, wdt):
     return tuple(table)
 
 
-def service_step(ctx, wdt):
-    """The loop's service phase (may allocate), service(t0) with t0 the
-    tick's start: one subsystem's service in turn, then the link, whose
-    heartbeat and telemetry go out when due; starts the watchdog
-    (wdt[0]) at the first ARM."""
+def soft_step(ctx, wdt, alive):
+    """The soft part, one pass (may allocate, no deadline): every
+    subsystem's service, then the link (commands answered as they arrive,
+    events, heartbeat, telemetry when due); starts the watchdog (wdt[0]) at
+    the first ARM. True when the link had bytes to read."""
     comms = ctx.comms
     saf = ctx.safety
-    servicers = tuple(s for s in ctx.sub.values() if hasattr(s, "service"))
-    turn = [0, 0]  # the next subsystem; ticks its turn has waited
-    period = 1000000 // ctx.board["loop_hz"]
-    light = period // _LIGHT_DIV
+    # A service hands a job to the control tick with the tick held off
+    # (machine.disable_irq), so the tick never sees one half set up, nor a
+    # stop undone by the rest of a start; the rest of it runs pre-emptible.
+    services = tuple(s.service for s in ctx.sub.values() if hasattr(s, "service"))
 
-    def service(t0):
-        # The subsystems' services (command replies, sequencing, parameter
-        # refresh) one a tick: each still runs every few milliseconds, and a
-        # tick carries one, not all of them. A turn (up to ~0.7 ms on an
-        # RP2040) waits while the control step was long (a stepgen batch
-        # or the drill's step), so that the two rarely share a tick; at
-        # most _WAIT_MAX ticks.
+    def soft():
         now_ms = time.ticks_ms()
-        if servicers:
-            if turn[1] >= _WAIT_MAX or time.ticks_diff(time.ticks_us(), t0) < light:
-                i = turn[0]
-                servicers[i].service(now_ms)
-                i += 1
-                turn[0] = 0 if i == len(servicers) else i
-                turn[1] = 0
-            else:
-                turn[1] += 1
-        comms.service(now_ms)
+        for service in services:
+            service(now_ms)
+        busy = comms.service(now_ms)
+        alive[0] = 1
         if wdt[0] is None and saf.state != S.SAFE:
             # The watchdog starts at the first ARM: once running it cannot be
             # stopped, and a board sitting at the REPL must not reset.
             wdt[0] = machine.WDT(timeout=ctx.board.get("watchdog_ms", 500))
+        return busy
 
-    return service
+    return soft
 
 
 def main():
     ctx, loop = build()
     wdt = [None]
-    table = schedule(ctx, wdt)
-    service = service_step(ctx, wdt)
+    alive = [1]
+    table = schedule(ctx, wdt, alive)
+    soft = soft_step(ctx, wdt, alive)
     ctx.comms.event((("kind", "boot"), ("cause", ctx.boot_cause), ("fw", VERSION)))
+    loop.start(table)
     try:
-        loop.run(table, service)
+        loop.run(soft)
     finally:
+        loop.stop()
         ctx.safety.stop_all()

@@ -302,33 +302,46 @@ class Arm:
             op = prog[self._pc]
             if op == OP_MOVE:
                 vm = self._vm_run
+                ts = [prog[self._pc + 1 + i] for i in range(3)]
                 for i in range(3):
-                    t = prog[self._pc + 1 + i]
                     ax = self._axes[i]
-                    if t != _KEEP:
-                        # Never beyond the joint limits, whatever the plan says.
-                        if t < ax.lo:
-                            t = ax.lo
-                        elif t > ax.hi:
-                            t = ax.hi
-                        ax.target(t)
+                    # Never beyond the joint limits, whatever the plan says.
+                    if ts[i] != _KEEP:
+                        ts[i] = min(max(ts[i], ax.lo), ax.hi)
+                # Handed to the control tick whole: held off only for the
+                # writes.
+                irq = machine.disable_irq()
+                for i in range(3):
+                    if ts[i] != _KEEP:
+                        self._axes[i].target(ts[i])
                 for ax in self._axes:
                     ax.limits(self._a, vm)
+                self._v[_NEXT] = 0  # with the writes: the tick flags the next one after them
+                machine.enable_irq(irq)
                 self._pc += 4
                 return
             if op == OP_SERVO:
                 self._servo.set(prog[self._pc + 1])
-                self._v[_WAIT] = _SERVO_MS * self._rate // 1000
+                w = _SERVO_MS * self._rate // 1000
+                irq = machine.disable_irq()
+                self._v[_WAIT] = w
+                self._v[_NEXT] = 0
+                machine.enable_irq(irq)
                 self._pc += 2
                 return
             if op == OP_WAIT:
-                self._v[_WAIT] = prog[self._pc + 1] * self._rate // 1000
+                w = prog[self._pc + 1] * self._rate // 1000
+                irq = machine.disable_irq()
+                self._v[_WAIT] = w
+                self._v[_NEXT] = 0
+                machine.enable_irq(irq)
                 self._pc += 2
                 return
             if op == OP_HOME:
                 j = prog[self._pc + 1]
                 self._pc += 2
                 ax = self._axes[j]
+                irq = machine.disable_irq()
                 ax.set_pos(0)
                 self._v[_HJ] = j
                 ax.limits(self._a, self._vm_home)
@@ -337,14 +350,17 @@ class Arm:
                     ax.target(-ax.hdir * _BACKOUT)
                 else:
                     self._approach(ax, 0)
+                self._v[_NEXT] = 0
+                machine.enable_irq(irq)
                 return
+        self._v[_NEXT] = 0
         self._set_state(A_IDLE)
         self.job = J_OK
 
     # Viper, its state in _v: word loads and machine-word arithmetic; what
     # stays a Python call is the hardware reads, the step generator's busy
     # and the rarer turns (homing, a trip); the next instruction is flagged
-    # for the service phase to start.
+    # for the soft loop to start.
     @micropython.viper
     def step(self, now_us):
         v = ptr32(self._v)
@@ -451,16 +467,18 @@ class Arm:
         ax.target(pos + ax.hdir * (ax.hi - ax.lo + 100))
         self._sg.watch(ax.m, True)
 
-    # -- service phase -------------------------------------------------
+    # -- soft loop -----------------------------------------------------
     def service(self, now_ms):
         v = self._v
         if v[_NEXT]:
             # Starting an instruction (targets, limits, the servo) is Python
-            # calls, ~0.4 ms on an RP2040: here, not in the control step. The
-            # step flags it when the last one is over; a few ticks' wait.
-            v[_NEXT] = 0
+            # calls, ~0.4 ms on an RP2040: here, not in the control tick,
+            # which flags it when the last one is over; _next holds the
+            # tick off only while it writes (and clears the flag there).
             if v[_ACTIVE]:
                 self._next()
+            else:
+                v[_NEXT] = 0
         if self.job < J_OK or self.owner < 0:
             return
         seq = self.owner
@@ -557,7 +575,7 @@ def make(ctx):
     com.register("MOVE", move_cmd)
     com.register("SCOOP", scoop_cmd)
     com.register("DUMP", dump_cmd)
-    com.register("ASTAT", astat_cmd)
+    com.register("ASTAT", astat_cmd, True)
     chain_stop(ctx, arm.stop)
     com.tm_sources.append(arm.telemetry)
     return arm

@@ -3,13 +3,14 @@
 # in turn until the container (core included) reaches the mass target or the
 # time budget is spent. Each sample is
 # weighed (scale: settled mass before/after), journalled to flash, and only
-# then reported. Runs in the service phase; the drill and arm do the motion.
+# then reported. Runs in the soft loop; the drill and arm do the motion.
 # Stepped (SAMPLE step=1), the campaign holds after each step (the core
 # drilled, the core sealed and weighed, each scoop weighed) until SSTEP runs
 # the next one: a ground in the loop looks at each result before the next
 # step, as on the Moon, and decides when to stop (SSTEP end=1).
 import time
 
+import machine
 from micropython import const
 
 from sampler import proto
@@ -161,7 +162,7 @@ class Campaign:
             return True  # the ground keeps the time between steps (SSTEP end=1)
         return time.ticks_diff(now_ms, self.t0) < self.budget_ms
 
-    # -- service phase ---------------------------------------------------
+    # -- soft loop -------------------------------------------------------
     def service(self, now_ms):
         ph = self.phase
         if ph == C_IDLE:
@@ -198,7 +199,10 @@ class Campaign:
         elif ph == C_PRE:
             if self._settled(now_ms):
                 self._begin_weigh(now_ms)
-                arm.start(-1, A_SCOOP, arm.plan_scoop(self.site), self.site)
+                plan = arm.plan_scoop(self.site)
+                irq = machine.disable_irq()  # a job is handed to the tick whole
+                arm.start(-1, A_SCOOP, plan, self.site)
+                machine.enable_irq(irq)
                 self.phase = C_SCOOP
         elif ph == C_SCOOP:
             if arm.job == J_OK:
@@ -218,7 +222,9 @@ class Campaign:
         elif ph == C_SEAL_PRE:
             if self._settled(now_ms):
                 self._begin_weigh(now_ms)
+                irq = machine.disable_irq()
                 drill.start_seal(-1)
+                machine.enable_irq(irq)
                 self.phase = C_SEAL
         elif ph == C_SEAL:
             if drill.job == J_OK:

@@ -1,9 +1,11 @@
 # Firmware side of the serial link: frames in, command dispatch with a
 # reply cache (a retried command is answered, never executed twice),
 # heartbeat both ways with link-loss failsafe, telemetry and events out.
-# Runs in the loop's service phase (it may allocate a little); every line
-# waiting is answered in the same pass, so a command never waits a tick.
+# Runs in the soft loop (it may allocate a little); every line waiting is
+# answered in the same pass, so a command is answered as it arrives.
 import time
+
+import machine
 
 from micropython import const
 
@@ -38,6 +40,7 @@ class Comms:
         # the bytes before write() returns.
         self._tx = memoryview(bytearray(proto.FRAME_BUF))
         self.handlers = {}
+        self._free = set()  # commands that touch nothing the control tick runs
         self.tm_sources = []  # callables appending (key, int value) pairs
         # Telemetry: the sources' output list (reused), which of its items
         # go into a TM frame (indices) and their ids (chars, for TMRATE).
@@ -61,9 +64,14 @@ class Comms:
         self.replays = 0
         self.executed = 0
 
-    def register(self, name, fn):
-        """fn(seq, fields) -> dict of result fields, ACCEPTED, or raise CmdError."""
+    def register(self, name, fn, tick_free=False):
+        """fn(seq, fields) -> dict of result fields, ACCEPTED, or raise CmdError.
+        A handler runs with the control tick held off (it may start or stop
+        what the tick runs) unless tick_free: one that only reads, or is
+        long (a heap walk, flash) and changes nothing the tick reads."""
         self.handlers[name] = fn
+        if tick_free:
+            self._free.add(name)
 
     # -- sending -------------------------------------------------------
     def send(self, mtype, fields=None):
@@ -107,8 +115,8 @@ class Comms:
 
     # -- the service pass ------------------------------------------------
     def service(self, now_ms):
-        """Called once per loop tick outside the control step: every command
-        waiting is answered, then events, the heartbeat and telemetry."""
+        """One pass of the soft loop: every command waiting is answered,
+        then events, the heartbeat and telemetry. True when bytes came in."""
         con = self._con
         rd = self._reader
         n = _RX_BUDGET
@@ -139,6 +147,7 @@ class Comms:
             nxt = time.ticks_add(self._next_tm, p)
             self._next_tm = nxt if time.ticks_diff(nxt, now_ms) > 0 else time.ticks_add(now_ms, p)
             self._tm_send(now_ms)
+        return n != _RX_BUDGET
 
     # -- telemetry -------------------------------------------------------
     # One sample is one packed frame, $<seq>,TM,v=<values>*<CRC>: the time,
@@ -251,6 +260,7 @@ class Comms:
             self._nak(seq, crc, proto.E_UNKNOWN_CMD, "unknown command " + mtype)
             return
         self.executed += 1
+        irq = None if mtype in self._free else machine.disable_irq()
         try:
             r = fn(seq, fields)
         except (CmdError, proto.FrameError) as e:
@@ -260,6 +270,9 @@ class Comms:
         except Exception as e:  # a bug in a handler must not stop the loop
             self._nak(seq, crc, proto.E_INTERNAL, type(e).__name__ + " " + str(e))
             return
+        finally:
+            if irq is not None:
+                machine.enable_irq(irq)
         if r is ACCEPTED:
             self._reply(seq, crc, "ACK", (("re", seq), ("ack", "acc")))
             return

@@ -622,10 +622,14 @@ class Drill:
             return
         self._to(P_BACKOFF)
 
-    # -- service phase -------------------------------------------------
+    # -- soft loop -----------------------------------------------------
     def service(self, now_ms):
         if self.percussion and self._feed.pos() > self._perc_pos + _PERC_CLEAR:
-            self._percuss(0)  # through the hard layer: rotation alone again
+            # Through the hard layer: rotation alone again. The tick may halt
+            # the drill meanwhile: it is held off while the hammer's state changes.
+            irq = machine.disable_irq()
+            self._percuss(0)
+            machine.enable_irq(irq)
         if self.job < J_OK or self.owner < 0:
             return
         seq = self.owner
@@ -729,7 +733,7 @@ def make(ctx):
     ctx.comms.register("DRILL", drill_cmd)
     ctx.comms.register("SEAL", seal_cmd)
     ctx.comms.register("SPIN", spin_cmd)
-    ctx.comms.register("DSTAT", dstat_cmd)
+    ctx.comms.register("DSTAT", dstat_cmd, True)
     chain_stop(ctx, d.stop)
     ctx.comms.tm_sources.append(d.telemetry)
     return d

@@ -39,6 +39,7 @@ class HX711:
         self._sm = rp2.StateMachine(sm_id)
         self.raw = 0
         self.reads = 0
+        self.backlog = 0
         self.valid = False
         self.powered = True
         self._skip = 1
@@ -69,6 +70,9 @@ class HX711:
         if not sm.rx_fifo():
             return False
         accept(self, sm.get() & 0xFFFFFF)
+        # Readings still queued behind it came while nobody read: their
+        # read times are not their conversion times (scale.py's rate check).
+        self.backlog = sm.rx_fifo()
         return True
 
     def power_down(self):

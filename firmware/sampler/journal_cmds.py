@@ -95,7 +95,8 @@ def register(j, ctx):
         return (("n", n), ("mass_mg", mass))
 
     com = ctx.comms
-    com.register("JLEN", jlen)
-    com.register("JGET", jget)
-    com.register("JCLEAR", jclear)
-    com.register("JADD", jadd)
+    # Flash work, nothing the control tick reads: never with the tick held.
+    com.register("JLEN", jlen, True)
+    com.register("JGET", jget, True)
+    com.register("JCLEAR", jclear, True)
+    com.register("JADD", jadd, True)

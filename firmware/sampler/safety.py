@@ -2,6 +2,7 @@
 # E-stop is accepted in every state. Every fault has a code and a recovery
 # command (docs/protocol.md lists them). Allocation-free: it runs inside
 # the control step.
+import machine
 from micropython import const
 
 SAFE = const(0)
@@ -75,13 +76,15 @@ class Safety:
             self._push(1, s)
 
     def _push(self, kind, value):
+        # The control tick's interrupt and the soft loop both push.
+        irq = machine.disable_irq()
         i = self._ev_head
         nxt = (i + 2) & 31
-        if nxt == self._ev_tail:
-            return  # full: the state is still visible in telemetry
-        self._ev[i] = kind
-        self._ev[i + 1] = value
-        self._ev_head = nxt
+        if nxt != self._ev_tail:  # full: the state is still visible in telemetry
+            self._ev[i] = kind
+            self._ev[i + 1] = value
+            self._ev_head = nxt
+        machine.enable_irq(irq)
 
     def pop_event(self):
         """(kind, value) of the oldest pending event, or None. kind 1=state, 2=fault."""

@@ -1,6 +1,6 @@
-# Regolith scale: HX711 under the sample container. Polls the chip in its
-# turn of the loop's service phase, every few ticks (never waits): weighing
-# is not control, so it stays off the control step. Filters
+# Regolith scale: HX711 under the sample container. Polls the chip in the
+# soft loop (never waits): weighing is not control, so it stays off the
+# control tick. Filters
 # (sampler/filters.py), converts to mg with the two-point calibration
 # (sampler/scale_cal.py: flash file, TARE/CAL/WEIGH/SCALE commands), flags a
 # settled reading, tracks slow zero drift while idle and empty, and keeps
@@ -25,7 +25,6 @@ _SAT_HI = const(0x7FFFFF)
 _SAT_LO = const(-0x800000)
 _PER_N = const(128)  # conversions per measurement of the conversion period (1.6 s)
 _ZTRK_N = const(8)  # conversions per count of zero tracking: ~12 mg/s at 80 SPS
-_ONE_TURN_HZ = const(500)  # loop rates up to this read and filter a conversion in one turn
 _FIT_N = const(4)  # conversions per fit of the window to the drill's turns (50 ms at 80 SPS)
 EARTH_MM_S2 = const(9807)  # standard gravity, where rigs calibrate unless told otherwise
 
@@ -88,9 +87,6 @@ class Scale:
         self._rpm16 = 0  # drill speed (0.1 rpm) x16, averaged over conversions
         self._n_seen = 0
         self._fit = 0  # conversions to the next window fit
-        self._pend = False  # a conversion read, not yet filtered
-        self._reads = 0  # turns in a row that read a conversion
-        self._split = ctx.board["loop_hz"] > _ONE_TURN_HZ
 
     def refresh(self):
         # Parameters may change at any time (PARAM) and are loaded after
@@ -182,6 +178,11 @@ class Scale:
             return False
         dt = time.ticks_diff(now_us, self._t_last)
         self._t_last = now_us
+        if getattr(drv, "backlog", 0):
+            # Drained from the PIO's queue after a stall (a flash write, a
+            # collection): read back to back, so their spacing says nothing
+            # of the chip's rate. The spans start again after the queue.
+            self._n_per = 0
         # The period over _PER_N conversions: each one is seen on a poll,
         # so a single interval is off by up to a poll interval (40 % at 80
         # SPS with a poll every 5 ms), too coarse to fit a window to
@@ -305,24 +306,7 @@ class Scale:
         return got
 
     def service(self, now_ms):
-        # At 1 kHz a turn that reads, filters and fits the window (~1 ms on
-        # an RP2040) does not fit a period: a conversion is read on one of
-        # the scale's turns, filtered on the next (~0.45 ms there), and the
-        # window fitted and the rest done on a turn that read none (at 80
-        # SPS, 2-3 turns a conversion), or on the third read in a row. At a
-        # slower loop rate (the ESP32's 4 ms) one turn does it all.
-        if self._pend:
-            self._pend = False
-            self._filter()
-            return
-        if not self._split:
-            self.poll(time.ticks_us())
-        elif self._read(time.ticks_us()):
-            self._pend = True
-            self._reads += 1
-            if self._reads < 3:
-                return
-        self._reads = 0
+        self.poll(time.ticks_us())
         self.refresh()
         self._turns()
         self.cal.service(now_ms)

@@ -49,10 +49,11 @@ class Cal:
         self._ev = True  # report a bad calibration once the link runs
         self.load()
         com = ctx.comms
-        com.register("WEIGH", self.cmd_weigh)
-        com.register("TARE", self.cmd_tare)
-        com.register("CAL", self.cmd_cal)
-        com.register("SCALE", self.cmd_scale)
+        # The scale is soft-loop state (and CAL writes flash): tick-free.
+        com.register("WEIGH", self.cmd_weigh, True)
+        com.register("TARE", self.cmd_tare, True)
+        com.register("CAL", self.cmd_cal, True)
+        com.register("SCALE", self.cmd_scale, True)
 
     def load(self):
         try:

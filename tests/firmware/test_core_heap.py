@@ -48,14 +48,17 @@ gc.collect()  # as main.py does before the firmware's imports
 from sampler import app
 ctx, loop = app.build()
 n = [0]
-def service(t0):
+def soft():
     ctx.comms.service(time.ticks_ms())
     n[0] += 1
     if n[0] >= 3000:
         loop.running = False
-loop.run((None,), service)  # no control work: the link alone
+    return False
+loop.start((None,))  # the control tick with no control work: the link alone
+loop.run(soft)
+loop.stop()
 gc.collect()
-print("ticks", loop.ticks, "free", gc.mem_free(), "alloc", gc.mem_alloc())
+print("ticks", n[0], "free", gc.mem_free(), "alloc", gc.mem_alloc(), "hard", loop.ticks)
 """
 
 
@@ -78,6 +81,7 @@ def test_core_firmware_runs_in_a_64k_heap(tmp_path: Path) -> None:
     words = r.stdout.strip().splitlines()[-1].split()
     assert words[0] == "ticks" and int(words[1]) == 3000
     assert int(words[3]) > 0
+    assert int(words[7]) >= 500  # the timer's tick ran beside the soft passes
 
 
 HEAP_LOCK = """
@@ -136,12 +140,14 @@ print(json.dumps(seen))
 """
 
 
-def test_heap_walk_waits_while_a_job_moves(tmp_path: Path) -> None:
+def test_heap_walk_runs_once_a_second_busy_or_not(tmp_path: Path) -> None:
     # gc.mem_free() walks the heap (~8 ms on an RP2040): the core's TM
-    # "mem" refreshes once a second, but not while the board is BUSY.
+    # "mem" refreshes once a second, in a job too (the control tick runs on
+    # its interrupt, the walk in the soft loop).
     r = _run(CORE_TM_MEM, _board_dir(tmp_path, []), 256)
     assert r.returncode == 0, r.stdout + r.stderr
     before, busy, safe = json.loads(r.stdout)
-    assert set(busy) == set(before)  # the figure from before the job stands
-    assert len(set(safe)) == 3  # at once, then every 10 samples
-    assert safe[0] < busy[0] and safe == sorted(safe, reverse=True)
+    seen = before + busy + safe
+    assert len(set(busy) - set(before)) >= 2  # every 10 samples, in the job too
+    assert len(set(safe) - set(busy)) >= 2
+    assert seen == sorted(seen, reverse=True)  # the heap shrinking

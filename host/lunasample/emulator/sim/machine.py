@@ -36,11 +36,16 @@ def idle():
 
 
 def disable_irq():
-    return 0
+    # Timer callbacks wait while this holds (the chip masks its interrupts).
+    was = _w.irq_on
+    _w.irq_on = False
+    return 1 if was else 0
 
 
-def enable_irq(state=0):
-    pass
+def enable_irq(state=1):
+    _w.irq_on = bool(state)
+    if state and _w._timers and _w.vt_us >= _w._timer_due:
+        _w._run_timers()  # what came due while masked runs now, late
 
 
 def time_pulse_us(pin, level, timeout_us=1000000):
@@ -211,16 +216,29 @@ class Encoder:
 
 
 class Timer:
+    # The ports' machine.Timer as each chip has it (checked against their
+    # sources): the rp2 port has only the alarm-pool timer, id -1, whose
+    # callback runs in the alarm's interrupt with hard=True (ports/rp2/
+    # machine_timer.c); the ESP32 port's hardware timers 0-3 (and -1, the
+    # esp_timer one) always schedule their callback (mp_sched_schedule in
+    # ports/esp32/machine_timer.c) and take no `hard` argument.
     ONE_SHOT = 0
     PERIODIC = 1
 
     def __init__(self, id=-1, **kw):
+        if _w.chip == "rp2040" and id != -1:
+            raise ValueError("Timer doesn't exist")
+        if _w.chip == "esp32" and not -1 <= id <= 3:
+            raise ValueError("Timer(%d) doesn't exist, there are only 4 hardware timers" % id)
         if kw:
             self.init(**kw)
 
-    def init(self, mode=PERIODIC, freq=-1, period=-1, callback=None):
+    def init(self, mode=PERIODIC, freq=-1, period=-1, callback=None, **kw):
+        hard = kw.pop("hard", None)
+        if kw or (hard is not None and _w.chip == "esp32"):
+            raise TypeError("unexpected keyword argument")
         period_us = 1000000 // freq if freq > 0 else period * 1000
-        _w.add_timer(self, period_us, mode == Timer.ONE_SHOT, callback)
+        _w.add_timer(self, period_us, mode == Timer.ONE_SHOT, callback, bool(hard))
 
     def deinit(self):
         _w.remove_timer(self)

@@ -13,6 +13,8 @@
 import json
 import sys
 
+import micropython
+
 import utime
 
 try:
@@ -214,6 +216,13 @@ def restore(state):
 def now_us():
     """Virtual time, charging compute time when cpu_scale is set."""
     global vt_us, _last_cpu
+    if cpu_scale and _in_irq == 2:
+        _unlock()
+        try:
+            now_us()
+        finally:
+            _relock()
+        return vt_us
     if cpu_scale:
         t = utime.ticks_us()
         vt_us += utime.ticks_diff(t, _last_cpu) * cpu_scale
@@ -222,10 +231,32 @@ def now_us():
     return vt_us
 
 
+def _unlock():
+    # Called from a hard callback (heap locked, as on the chip): the plants
+    # run on meanwhile, and they are the world, not the firmware: they may
+    # allocate. No arguments: a call with *args would allocate first.
+    global _in_irq
+    micropython.heap_unlock()
+    _in_irq = 3
+
+
+def _relock():
+    global _in_irq
+    _in_irq = 2
+    micropython.heap_lock()
+
+
 def advance(us):
     """Let `us` microseconds of virtual time pass: plants move, timers fire."""
     global vt_us, _last_cpu
     if us < 0:
+        return
+    if _in_irq == 2:
+        _unlock()
+        try:
+            advance(us)
+        finally:
+            _relock()
         return
     if cpu_scale:
         now_us()
@@ -238,6 +269,8 @@ def advance(us):
             if until_us < stop:
                 stop = until_us
         step_to = _next_plant if _next_plant < stop else stop
+        if vt_us < _timer_due < step_to and irq_on and not _in_irq:
+            step_to = _timer_due  # a timer fires at its own microsecond
         if step_to > vt_us:
             for c in clocked:
                 c.clock(step_to - vt_us)
@@ -252,6 +285,13 @@ def advance(us):
 
 def _service():
     global _next_plant, _next_ctl, _next_snap, last_actuation_us
+    _world()
+    if _timers and vt_us >= _timer_due:
+        _run_timers()
+
+
+def _world():
+    global _next_plant, _next_ctl, _next_snap, last_actuation_us
     while vt_us >= _next_plant:
         for p in _motor_pwm_pins:
             if pwm.get(p, 0):
@@ -259,8 +299,6 @@ def _service():
         for p in plants:
             p.step(_PLANT_DT)
         _next_plant += _PLANT_DT
-        if _timers:
-            _run_timers()
         if pads is not None:
             pads.tick()
     if vt_us >= _next_ctl:
@@ -309,28 +347,71 @@ def set_speed(s):
     _vt0 = vt_us
 
 
-_timers = []  # [period_us or 0, due_us, callback, timer]
+_timers = []  # [period_us or 0, due_us, callback, timer, hard]
+_timer_due = 1 << 62  # the earliest timer's due time
+_in_irq = 0  # 1 a soft, 2 a hard timer callback runs: no other fires until it returns
+irq_on = True  # machine.disable_irq() holds every callback until enable_irq()
 
 
-def add_timer(t, period_us, oneshot, cb):
+def add_timer(t, period_us, oneshot, cb, hard):
     remove_timer(t)
-    _timers.append([0 if oneshot else period_us, vt_us + period_us, cb, t])
+    _timers.append([0 if oneshot else period_us, vt_us + period_us, cb, t, hard])
+    _set_due()
 
 
 def remove_timer(t):
     for i in range(len(_timers) - 1, -1, -1):
         if _timers[i][3] is t:
             _timers.pop(i)
+    _set_due()
+
+
+def _set_due():
+    global _timer_due
+    d = 1 << 62
+    for e in _timers:
+        if e[1] < d:
+            d = e[1]
+    _timer_due = d
 
 
 def _run_timers():
-    for e in list(_timers):
-        if vt_us >= e[1]:
+    # As the chip's alarm does: each due callback runs, a periodic one is
+    # due again a period after its last due time (not after it ran), so a
+    # late callback does not shift the grid, and ones missed while held run
+    # back to back (the rp2 alarm pool fires a target already past at
+    # once). A hard callback runs with the heap locked (MicroPython's hard
+    # IRQ rule: allocation raises MemoryError); an uncaught exception in a
+    # callback stops its timer (the rp2 port's alarm_callback returns 0).
+    global _in_irq
+    if _in_irq:
+        return
+    ran = True
+    while ran and irq_on:
+        ran = False
+        for e in list(_timers):
+            if vt_us < e[1] or not irq_on:
+                continue
+            ran = True
             if e[0]:
                 e[1] += e[0]
             else:
                 remove_timer(e[3])
-            e[2](e[3])
+            _in_irq = 2 if e[4] else 1
+            if e[4]:
+                micropython.heap_lock()
+            try:
+                e[2](e[3])
+            except Exception as ex:
+                remove_timer(e[3])
+                print("Uncaught exception in IRQ callback handler")
+                sys.print_exception(ex)
+                sys.print_exception(ex, sys.stderr)  # and in the emulator's log
+            finally:
+                if e[4]:
+                    micropython.heap_unlock()
+                _in_irq = 0
+    _set_due()
 
 
 def _poll_ctl():
