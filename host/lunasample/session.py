@@ -12,8 +12,13 @@ from lunasample.emulator.board import EmulatedBoard
 from lunasample.link.client import Link
 
 
-def add_board_args(p: argparse.ArgumentParser, default_speed: float = 0.0) -> None:
-    """--port/--board/--speed/--log, shared by every command that talks to a board."""
+def add_board_args(
+    p: argparse.ArgumentParser, default_speed: float | None = 0.0, speed_default: str = ""
+) -> None:
+    """--port/--board/--speed/--log, shared by every command that talks to a board.
+
+    ``default_speed`` None leaves the choice to the command (``speed_default``
+    then says what it is, for --help)."""
     p.add_argument(
         "--port",
         metavar="P",
@@ -33,7 +38,7 @@ def add_board_args(p: argparse.ArgumentParser, default_speed: float = 0.0) -> No
         default=default_speed,
         metavar="X",
         help="emulator speed factor: 1 = real time, 10 = ten times faster, "
-        "0 = as fast as possible (default: %(default)g)",
+        f"0 = as fast as possible (default: {speed_default or '%(default)g'})",
     )
     p.add_argument(
         "--log",

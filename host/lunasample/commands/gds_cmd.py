@@ -19,7 +19,7 @@ from lunasample.gds.catalog import load_dictionary
 from lunasample.gds.server import listen, page_url, serve_forever
 from lunasample.gds.station import Station
 from lunasample.mission.params import load_params
-from lunasample.session import emulated_hb_timeout_ms
+from lunasample.session import add_board_args, emulated_hb_timeout_ms
 
 TOKEN_ENV = "LUNASAMPLE_GDS_TOKEN"
 
@@ -36,27 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "together with a --token that every page and command must present. "
         "See docs/gds.md.",
     )
-    p.add_argument(
-        "--port",
-        metavar="P",
-        help="serial port or pyserial URL of a real board (/dev/ttyACM0, COM3, "
-        "socket://host:port); omit to run on an emulated board",
-    )
-    p.add_argument(
-        "--board",
-        default="emulator",
-        metavar="NAME",
-        help="board description for the emulated board (default: %(default)s)",
-    )
-    p.add_argument(
-        "--speed",
-        type=float,
-        default=None,
-        metavar="X",
-        help="emulator speed factor, 1 = real time, 0 = as fast as possible "
-        "(default: 1, or 0 with --mission)",
-    )
-    p.add_argument("--log", type=Path, metavar="FILE", help="log every frame to FILE (JSONL)")
+    add_board_args(p, default_speed=None, speed_default="1, or 0 with --mission")
     p.add_argument(
         "--http-port",
         type=int,

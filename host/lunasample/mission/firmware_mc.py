@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +32,7 @@ from lunasample.mission.montecarlo import (
     simulate_batch,
 )
 from lunasample.mission.params import MissionParams, Surrogate
+from lunasample.mission.tasks import run_tasks
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +126,14 @@ def run_firmware_montecarlo(
     runs: list[FirmwareRun] = []
 
     def sample(clock: FlightClock, alive: NDArray[np.bool_]) -> SampleBatch:
-        jobs = [(p, clock.take(i), i, int(d.site_seed[i])) for i in np.flatnonzero(alive)]
-        if dask_address:
-            results = _on_dask(jobs, board, dask_address, progress)
-        else:
-            results = _on_pool(jobs, board, workers or os.cpu_count() or 1, progress)
+        jobs = [(p, clock.take(i), int(i), int(d.site_seed[i])) for i in np.flatnonzero(alive)]
+        results = run_tasks(
+            sample_on_firmware,
+            [(*job, board) for job in jobs],
+            workers=workers,
+            dask_address=dask_address,
+            progress=progress,
+        )
         runs.extend(sorted(results, key=lambda r: r.run))
         return _batch(n, runs)
 
@@ -175,56 +177,6 @@ def _batch(n: int, runs: list[FirmwareRun]) -> SampleBatch:
         anomalies=anomalies,
         clock={k: arr([r.clock[k] for r in runs]) for k in CLOCK_TOTALS},
     )
-
-
-def _on_pool(
-    jobs: list[tuple[MissionParams, FlightClock, int, int]],
-    board: str,
-    workers: int,
-    progress: RunProgress | None,
-) -> Iterator[FirmwareRun]:
-    total = len(jobs)
-    if workers == 1 or total <= 1:
-        for i, job in enumerate(jobs):
-            yield sample_on_firmware(*job, board)
-            if progress is not None:
-                progress(i + 1, total)
-        return
-    with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
-        futures = [pool.submit(sample_on_firmware, *job, board) for job in jobs]
-        for i, fut in enumerate(futures):
-            yield fut.result()
-            if progress is not None:
-                progress(i + 1, total)
-
-
-def _on_dask(
-    jobs: list[tuple[MissionParams, FlightClock, int, int]],
-    board: str,
-    address: str,
-    progress: RunProgress | None,
-) -> Iterator[FirmwareRun]:
-    try:
-        from dask.distributed import Client, as_completed
-    except ImportError:
-        raise UserError("Dask support is not installed: pip install lunasample[dask]") from None
-    try:
-        client = Client(address, timeout="10s")
-    except OSError as exc:
-        raise UserError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-    try:
-        futures = [
-            client.submit(
-                sample_on_firmware, *job, board, pure=False, key=f"sampling-run-{job[2]}"
-            )
-            for job in jobs
-        ]
-        for i, fut in enumerate(as_completed(futures)):
-            yield fut.result()
-            if progress is not None:
-                progress(i + 1, len(jobs))
-    finally:
-        client.close()
 
 
 def fit_surrogate(sp: Surrogate, runs: list[FirmwareRun]) -> Surrogate:

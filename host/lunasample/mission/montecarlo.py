@@ -9,9 +9,7 @@ mission as a single run (``flight.fly``), with the surrogate sampler.
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +35,7 @@ from lunasample.mission.sampling import (
     simulate_surrogate,
     surrogate_anomalies,
 )
+from lunasample.mission.tasks import run_tasks
 
 CHUNK_RUNS = 5000
 MAX_RUNS = 10_000_000
@@ -188,57 +187,11 @@ def run_montecarlo(
         raise UserError(f"number of runs must be an integer in 1..{MAX_RUNS}, got {n!r}")
     if workers is not None and workers < 1:
         raise UserError(f"workers must be >= 1, got {workers}")
-    tasks = _chunks(n, seed)
-    if dask_address:
-        results = _run_dask(params, tasks, dask_address, progress)
-    else:
-        results = _run_local(params, tasks, workers or os.cpu_count() or 1, progress)
+    jobs = [(params, s, size) for s, size in _chunks(n, seed)]
+    results = run_tasks(
+        run_chunk, jobs, workers=workers, dask_address=dask_address, progress=progress
+    )
     return merge_chunks(params, n, seed, list(results))
-
-
-def _run_local(
-    p: MissionParams,
-    tasks: list[tuple[np.random.SeedSequence, int]],
-    workers: int,
-    progress: ChunkProgress | None,
-) -> Iterator[ChunkResult]:
-    total = len(tasks)
-    if workers == 1 or total == 1:
-        for i, (s, size) in enumerate(tasks):
-            yield run_chunk(p, s, size)
-            if progress is not None:
-                progress(i + 1, total)
-        return
-    with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
-        futures = [pool.submit(run_chunk, p, s, size) for s, size in tasks]
-        for i, fut in enumerate(futures):
-            yield fut.result()
-            if progress is not None:
-                progress(i + 1, total)
-
-
-def _run_dask(
-    p: MissionParams,
-    tasks: list[tuple[np.random.SeedSequence, int]],
-    address: str,
-    progress: ChunkProgress | None,
-) -> Iterator[ChunkResult]:
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise UserError("Dask support is not installed: pip install lunasample[dask]") from None
-    try:
-        client = Client(address, timeout="10s")
-    except OSError as exc:
-        raise UserError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-    try:
-        futures = [client.submit(run_chunk, p, s, size, pure=False) for s, size in tasks]
-        for i, fut in enumerate(futures):
-            yield fut.result()
-            if progress is not None:
-                progress(i + 1, len(tasks))
-    finally:
-        client.close()
 
 
 def merge_chunks(
