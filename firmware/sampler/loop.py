@@ -20,7 +20,7 @@ _ticks_add = time.ticks_add
 # the last bin holds the rest.
 JIT_BINS = const(256)
 _FINE = const(128)
-_IDLE_US = const(200)  # a soft pass with nothing to do sleeps this long
+_IDLE_US = const(1000)  # a soft pass with nothing to do sleeps this long
 
 
 class Loop:
