@@ -95,7 +95,7 @@ class ArmCommands(RuleBasedStateMachine):
 
 TestArmCommands = ArmCommands.TestCase
 TestArmCommands.settings = settings(
-    max_examples=15,
+    max_examples=8,
     stateful_step_count=8,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
