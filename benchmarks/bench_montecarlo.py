@@ -20,6 +20,7 @@ fw_speedup_2w=<b/a>``.
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -106,7 +107,11 @@ def firmware_runs_per_s(params: MissionParams, runs: int, workers: int) -> float
     from lunasample.mission.firmware_mc import run_firmware_montecarlo
 
     with LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.CRITICAL,
     ) as cluster:
         start = time.perf_counter()
         run_firmware_montecarlo(params, runs, seed=1, dask_address=cluster.scheduler_address)
