@@ -164,6 +164,15 @@ FIGURES: dict[str, Figure] = {
     "scenarios": Figure("fault scenarios run", "", "", "CE-5/CE-6 fault cases"),
     "failed": Figure("fault scenarios failed", "", "== 0", ""),
     "records_lost": Figure("acknowledged records lost", "", "== 0", "CE-5 1731 g, CE-6 1935.3 g"),
+    "moments": Figure("faults at random moments (every kind x 20)", "", "", "seeded, board clock"),
+    "moment_kinds_failed": Figure(
+        "  fault kinds missing a goal", "", "== 0", "goals in faults/moments.py"
+    ),
+    "moment_records_lost": Figure("  acknowledged records lost", "", "== 0", ""),
+    "moment_cut_max_ms": Figure("  actuator after the report, worst", "ms", "<= 1", "one tick"),
+    "estop_to_outputs_off_us": Figure(
+        "e-stop input edge to all outputs off, worst of 20", "us", "<= 1000", "IEC 60204-1 cat. 0"
+    ),
 }
 
 _OPS = {
