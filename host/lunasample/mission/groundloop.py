@@ -136,7 +136,7 @@ class FlightClock:
         one.now_h = self.now_h[sel].copy()
         one.deadline_h = self.deadline_h[sel]
         one.steps = [
-            Steps(st.kind, *(getattr(st, f)[sel] for f in _ARRAY_FIELDS)) for st in self.steps
+            Steps(st.kind, *(getattr(st, f)[sel] for f in STEP_FIELDS)) for st in self.steps
         ]
         return one
 
@@ -161,8 +161,10 @@ class FlightClock:
     def _motion(self, t_h: FloatArray) -> FloatArray:
         """The first time from ``t_h`` the arm and the drill may move."""
         k = self._index(t_h)
-        ok = np.where(k < self.size, self._next_ok[self._rows, np.minimum(k, self.size - 1)], 0)
-        ok = np.where(k < self.size, ok, self.size)
+        # Past the grid's end (k == size): no motion known, the end of the grid.
+        ok = np.where(
+            k < self.size, self._next_ok[self._rows, np.minimum(k, self.size - 1)], self.size
+        )
         go = np.where(ok < self.size, self.start_h + ok * self.step_h, self.end_of_grid_h)
         return np.maximum(t_h, go)
 
@@ -220,7 +222,7 @@ class FlightClock:
         st = self.plan(kind, board_s, depth_mm)
         if active is not None:
             st = Steps(
-                kind, *(np.where(active, getattr(st, f), _idle(st, f)) for f in _ARRAY_FIELDS)
+                kind, *(np.where(active, getattr(st, f), _idle(st, f)) for f in STEP_FIELDS)
             )
         self.steps.append(st)
         self.now_h = st.end_h
@@ -247,7 +249,8 @@ class FlightClock:
         return out
 
 
-_ARRAY_FIELDS = (
+# A step's per-run figures, in Steps' order after its kind.
+STEP_FIELDS = (
     "ground_from_h",
     "start_h",
     "end_h",
@@ -260,18 +263,6 @@ _ARRAY_FIELDS = (
 
 def _idle(st: Steps, field: str) -> FloatArray:
     """A run that did not take the step: it spends no time, the clock stays put."""
-    if field in ("start_h", "end_h"):
-        return st.ground_from_h
-    if field == "ground_from_h":
+    if field in ("ground_from_h", "start_h", "end_h"):
         return st.ground_from_h
     return np.zeros_like(st.ground_from_h)
-
-
-def describe(st: Steps, run: int = 0) -> str:
-    """One line for a step of one run: the flight span it took and where it went."""
-    span = st.end_h[run] - st.ground_from_h[run]
-    return (
-        f"{st.kind}: {span:.2f} h on the flight clock (board {st.board_s[run]:.0f} s, "
-        f"ground {st.ground_h[run]:.2f} h, relay wait {st.relay_wait_h[run]:.2f} h, "
-        f"limits {st.limit_wait_h[run]:.2f} h)"
-    )

@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from lunasample.mission.groundloop import CORE, DRILL, END, SCOOP, FlightClock
+from lunasample.mission.groundloop import CORE, DRILL, END, SCOOP, STEP_FIELDS, FlightClock
 from lunasample.mission.params import Surrogate
 
 FloatArray = NDArray[np.float64]
@@ -49,20 +49,9 @@ def step_rows(clock: FlightClock, run: int = 0) -> list[dict]:
         if st.end_h[run] <= st.ground_from_h[run]:
             continue  # a step this run did not take
         rows.append(
-            {"kind": st.kind} | {f: round(float(getattr(st, f)[run]), 6) for f in _STEP_FIELDS}
+            {"kind": st.kind} | {f: round(float(getattr(st, f)[run]), 6) for f in STEP_FIELDS}
         )
     return rows
-
-
-_STEP_FIELDS = (
-    "ground_from_h",
-    "start_h",
-    "end_h",
-    "board_s",
-    "ground_h",
-    "relay_wait_h",
-    "limit_wait_h",
-)
 
 
 @runtime_checkable
