@@ -140,7 +140,7 @@ def main() -> None:
         firmware_main(args.n)
         return
     params = load_params()
-    naive_n, vec_n = (3, 5_000) if args.quick else (30, 100_000)
+    naive_n, vec_n = (3, 1_000) if args.quick else (30, 100_000)
     naive = naive_runs_per_s(params, naive_n)
     print(f"per-run loop, solve_ivp:   {naive:10.1f} missions/s ({naive_n} missions)")
     vec, elapsed = vectorised_runs_per_s(params, vec_n)

@@ -19,10 +19,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--quick", action="store_true", help="6 minutes of board time")
+    ap.add_argument("--quick", action="store_true", help="3 minutes of board time")
     ap.add_argument("--hours", type=float, default=24.0)
     args = ap.parse_args()
-    hours = 0.1 if args.quick else args.hours
+    hours = 0.05 if args.quick else args.hours
     t0 = time.monotonic()
     r = soak(hours * 3600, tm_hz=10, sample_every_s=300)
     wall = time.monotonic() - t0

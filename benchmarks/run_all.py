@@ -68,41 +68,17 @@ FIGURES: dict[str, Figure] = {
         "integer PID ~0.3 us on x86 (DESIGN.md)",
     ),
     "fw_us": Figure("  the firmware's own share", "us", "", "wrapper out in place, same run"),
-    "rp2040_ratio": Figure(
-        "  RP2040 / unix-port cost, integer loop",
+    "esp32_ratio": Figure(
+        "  ESP32 / unix-port cost, integer loop",
         "x",
         "",
-        "published RP2040 loop time, same-run unix time",
-    ),
-    "step_pct_rp2040_1khz": Figure(
-        "control tick on RP2040 (steps on PIO), busiest (estimate)",
-        "% of 1 ms",
-        "< 5",
-        "Cortex-M0+ 125 MHz, MicroPython 1.23",
-    ),
-    "mean_pct_rp2040_1khz": Figure(
-        "  the same, mean over a whole scoop",
-        "% of 1 ms",
-        "< 5",
-        "Cortex-M0+ 125 MHz, MicroPython 1.23",
+        "published ESP32 loop time, same-run unix time",
     ),
     "step_pct_esp32_250hz": Figure(
         "control tick on ESP32 at 250 Hz, busiest (estimate)",
         "% of 4 ms",
         "",
         "ESP32 160 MHz, MicroPython 1.23",
-    ),
-    "loop_pct_rp2040_1khz": Figure(
-        "whole loop tick (control + service) on RP2040, busiest",
-        "% of 1 ms",
-        "<= 100",
-        "Cortex-M0+ 125 MHz, MicroPython 1.23",
-    ),
-    "mean_loop_pct_rp2040_1khz": Figure(
-        "  the same, mean over a whole scoop",
-        "% of 1 ms",
-        "<= 100",
-        "Cortex-M0+ 125 MHz, MicroPython 1.23",
     ),
     "rp2040.emu_step_pct_rp2040_1khz": Figure(
         "control tick on rp2040js (firmware as flashed), busiest",
@@ -114,7 +90,13 @@ FIGURES: dict[str, Figure] = {
         "  whole loop tick on rp2040js, busiest", "% of 1 ms", "<= 100", "the same"
     ),
     "rp2040.emu_overruns_per_1000": Figure(
-        "  loop overruns on rp2040js", "per 1000 ticks", "", "the same"
+        "  control tick overruns on rp2040js, paced", "per 1000 ticks", "== 0", "the same"
+    ),
+    "rp2040.jitter_p9999_us": Figure(
+        "  control period jitter on rp2040js, p99.99", "us", "<= 50", "5 % of the 1 ms period"
+    ),
+    "rp2040.estop_to_outputs_off_us": Figure(
+        "  e-stop edge to all outputs off on rp2040js", "us", "<= 1000", "IEC 60204-1 cat. 0"
     ),
     "emu_speed": Figure(
         "emulator unpaced, drilling", "x real time", ">= 50", "PX4 SITL speed factor"

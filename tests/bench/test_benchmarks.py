@@ -39,12 +39,8 @@ REQUIRED = {
     "control": (
         "step_us",
         "fw_us",
-        "rp2040_ratio",
-        "step_pct_rp2040_1khz",
-        "mean_pct_rp2040_1khz",
+        "esp32_ratio",
         "step_pct_esp32_250hz",
-        "loop_pct_rp2040_1khz",
-        "mean_loop_pct_rp2040_1khz",
         "emu_speed",
     ),
     "mass": ("mass_error_p95_g", "settle_s"),
