@@ -13,6 +13,7 @@ from sampler import safety as S
 from sampler.comms import ACCEPTED, CmdError, Comms  # noqa: F401 - re-exported
 from sampler.config import Params
 from sampler.console import Console
+from sampler.held import Held
 from sampler.loop import Loop
 
 VERSION = "0.1.0"
@@ -56,18 +57,22 @@ def _core_commands(ctx, loop):
         return (("n", proto.get_int(f, "n", 0, 1 << 30, 0)), ("t", time.ticks_ms()))
 
     def arm(seq, f):
-        if not saf.arm():
+        with Held():
+            armed = saf.arm()
+        if not armed:
             raise CmdError(proto.E_FAULT_ACTIVE, S.FAULT_NAMES[saf.fault])
         return (("st", S.STATE_NAMES[saf.state]),)
 
     def disarm(seq, f):
-        if saf.state == S.BUSY:
-            raise CmdError(proto.E_BUSY, "STOP first")
-        saf.disarm()
+        with Held():
+            if saf.state == S.BUSY:
+                raise CmdError(proto.E_BUSY, "STOP first")
+            saf.disarm()
         return (("st", S.STATE_NAMES[saf.state]),)
 
     def estop(seq, f):
-        saf.estop()
+        with Held():
+            saf.estop()
         return (("st", S.STATE_NAMES[saf.state]), ("t", time.ticks_ms()))
 
     def reset_fault(seq, f):
@@ -77,7 +82,8 @@ def _core_commands(ctx, loop):
             why = s.fault_active() if hasattr(s, "fault_active") else None
             if why:
                 raise CmdError(proto.E_FAULT_ACTIVE, why)
-        saf.clear()
+        with Held():
+            saf.clear()
         return (("st", S.STATE_NAMES[saf.state]),)
 
     def status(seq, f):
@@ -129,12 +135,10 @@ def _core_commands(ctx, loop):
         return (("n", len(names)), ("name", names[i]), ("value", ctx.params.get(names[i])))
 
     for name, fn in (("ARM", arm), ("DISARM", disarm), ("ESTOP", estop),
-                     ("RESET", reset_fault), ("PARAM", param)):
+                     ("RESET", reset_fault), ("PARAM", param), ("HELLO", _cmd_hello(ctx)),
+                     ("PING", ping), ("STATUS", status), ("TMRATE", tmrate), ("HBTO", hbto),
+                     ("PARAMS", params)):
         com.register(name, fn)
-    # Reads, and STATUS's heap walk (milliseconds): never with the tick held.
-    for name, fn in (("HELLO", _cmd_hello(ctx)), ("PING", ping), ("STATUS", status),
-                     ("TMRATE", tmrate), ("HBTO", hbto), ("PARAMS", params)):
-        com.register(name, fn, True)
 
     mem = [0, time.ticks_add(time.ticks_ms(), -1000)]  # free heap; when measured (ms)
 

@@ -14,6 +14,7 @@ from sampler import board, hw, proto
 from sampler import safety as S
 from sampler import stepgen
 from sampler.comms import ACCEPTED, CmdError
+from sampler.held import Held
 from sampler.drill import J_ABORT, J_NONE, J_OK, J_RUN, abort_reply, chain_stop, check_ready
 from sampler.motor import Servo
 
@@ -521,11 +522,17 @@ def make(ctx):
         if not arm.homed:
             raise CmdError(proto.E_NOT_HOMED, "HOME first")
 
+    def begin(seq, kind, plan, site=-1):
+        # Planned before, pre-emptible; checked again and handed over held.
+        with Held():
+            check_ready(saf)
+            arm.start(seq, kind, plan, site)
+            saf.busy()
+        return ACCEPTED
+
     def home_cmd(seq, f):
         check_ready(saf)
-        arm.start(seq, A_HOMING, arm.plan_home())
-        saf.busy()
-        return ACCEPTED
+        return begin(seq, A_HOMING, arm.plan_home())
 
     def move_cmd(seq, f):
         if "pose" in f:
@@ -547,22 +554,16 @@ def make(ctx):
                 pose.append(proto.get_int(f, k, -(1 << 29), 1 << 29, cur[i]))
         arm.check_pose(pose)
         ready()
-        arm.start(seq, A_MOVING, arm.plan_to(pose))
-        saf.busy()
-        return ACCEPTED
+        return begin(seq, A_MOVING, arm.plan_to(pose))
 
     def scoop_cmd(seq, f):
         n = proto.get_int(f, "site", 0, N_SITES - 1)
         ready()
-        arm.start(seq, A_SCOOP, arm.plan_scoop(n), n)
-        saf.busy()
-        return ACCEPTED
+        return begin(seq, A_SCOOP, arm.plan_scoop(n), n)
 
     def dump_cmd(seq, f):
         ready()
-        arm.start(seq, A_DUMP, arm.plan_dump())
-        saf.busy()
-        return ACCEPTED
+        return begin(seq, A_DUMP, arm.plan_dump())
 
     def astat_cmd(seq, f):
         p = arm.position()
@@ -575,7 +576,7 @@ def make(ctx):
     com.register("MOVE", move_cmd)
     com.register("SCOOP", scoop_cmd)
     com.register("DUMP", dump_cmd)
-    com.register("ASTAT", astat_cmd, True)
+    com.register("ASTAT", astat_cmd)
     chain_stop(ctx, arm.stop)
     com.tm_sources.append(arm.telemetry)
     return arm

@@ -16,6 +16,7 @@ from micropython import const
 from sampler import proto
 from sampler import safety as S
 from sampler.comms import ACCEPTED, CmdError
+from sampler.held import Held
 from sampler.arm import A_SCOOP, N_SITES
 from sampler.drill import (J_NONE, J_OK, STEPS_PER_MM, abort_reply, chain_stop,
                             check_ready)
@@ -291,19 +292,21 @@ def make(ctx):
         sc = ctx.sub.get("scale")
         if sc is not None and not getattr(sc, "calibrated", True):
             raise CmdError(proto.E_BAD_STATE, "scale not calibrated")
-        c.start(seq, target, budget, time.ticks_ms(), stepped)
-        if stepped:
-            return (("mode", "step"),)
-        saf.busy()
-        return ACCEPTED
+        with Held():
+            check_ready(saf)
+            c.start(seq, target, budget, time.ticks_ms(), stepped)
+            if not stepped:
+                saf.busy()
+        return (("mode", "step"),) if stepped else ACCEPTED
 
     def sstep_cmd(seq, f):
         end = proto.get_int(f, "end", 0, 1, 0)
         if c.phase != C_HOLD:
             raise CmdError(proto.E_BAD_STATE, "no stepped SAMPLE holding")
-        check_ready(saf)
-        c.run_step(seq, end, time.ticks_ms())
-        saf.busy()
+        with Held():
+            check_ready(saf)
+            c.run_step(seq, end, time.ticks_ms())
+            saf.busy()
         return ACCEPTED
 
     ctx.comms.register("SAMPLE", sample_cmd)

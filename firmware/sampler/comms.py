@@ -5,7 +5,6 @@
 # answered in the same pass, so a command is answered as it arrives.
 import time
 
-import machine
 
 from micropython import const
 
@@ -40,7 +39,6 @@ class Comms:
         # the bytes before write() returns.
         self._tx = memoryview(bytearray(proto.FRAME_BUF))
         self.handlers = {}
-        self._free = set()  # commands that touch nothing the control tick runs
         self.tm_sources = []  # callables appending (key, int value) pairs
         # Telemetry: the sources' output list (reused), which of its items
         # go into a TM frame (indices) and their ids (chars, for TMRATE).
@@ -64,14 +62,11 @@ class Comms:
         self.replays = 0
         self.executed = 0
 
-    def register(self, name, fn, tick_free=False):
+    def register(self, name, fn):
         """fn(seq, fields) -> dict of result fields, ACCEPTED, or raise CmdError.
-        A handler runs with the control tick held off (it may start or stop
-        what the tick runs) unless tick_free: one that only reads, or is
-        long (a heap walk, flash) and changes nothing the tick reads."""
+        A handler runs pre-emptible; one that starts or stops what the
+        control tick runs holds the tick off only while it writes (Held)."""
         self.handlers[name] = fn
-        if tick_free:
-            self._free.add(name)
 
     # -- sending -------------------------------------------------------
     def send(self, mtype, fields=None):
@@ -260,7 +255,6 @@ class Comms:
             self._nak(seq, crc, proto.E_UNKNOWN_CMD, "unknown command " + mtype)
             return
         self.executed += 1
-        irq = None if mtype in self._free else machine.disable_irq()
         try:
             r = fn(seq, fields)
         except (CmdError, proto.FrameError) as e:
@@ -270,9 +264,6 @@ class Comms:
         except Exception as e:  # a bug in a handler must not stop the loop
             self._nak(seq, crc, proto.E_INTERNAL, type(e).__name__ + " " + str(e))
             return
-        finally:
-            if irq is not None:
-                machine.enable_irq(irq)
         if r is ACCEPTED:
             self._reply(seq, crc, "ACK", (("re", seq), ("ack", "acc")))
             return

@@ -22,6 +22,7 @@ from sampler import board, hw, proto
 from sampler import safety as S
 from sampler import stepgen
 from sampler.comms import ACCEPTED, CmdError
+from sampler.held import Held
 from sampler.encoder import CPR, Encoder
 
 STEPS_PER_MM = const(25)  # feed lead screw: 0.04 mm per step
@@ -695,10 +696,11 @@ def chain_stop(ctx, fn):
     prev = ctx.comms.handlers.get("STOP")
 
     def stop_cmd(seq, f):
-        fn()
-        if prev is not None:
-            return prev(seq, f)
-        ctx.safety.idle()
+        with Held():  # held again by the STOP before: harmless, and short
+            fn()
+            if prev is not None:
+                return prev(seq, f)
+            ctx.safety.idle()
         return (("st", S.STATE_NAMES[ctx.safety.state]),)
     ctx.comms.register("STOP", stop_cmd)
 
@@ -709,22 +711,25 @@ def make(ctx):
 
     def drill_cmd(seq, f):
         depth = proto.get_int(f, "depth", 1, d.depth_max)
-        check_ready(saf)
-        d.start_drill(seq, depth)
-        saf.busy()
+        with Held():
+            check_ready(saf)
+            d.start_drill(seq, depth)
+            saf.busy()
         return ACCEPTED
 
     def seal_cmd(seq, f):
-        check_ready(saf)
-        d.start_seal(seq)
-        saf.busy()
+        with Held():
+            check_ready(saf)
+            d.start_seal(seq)
+            saf.busy()
         return ACCEPTED
 
     def spin_cmd(seq, f):
         rpm = proto.get_int(f, "rpm", -d.rpm_max, d.rpm_max)
-        check_ready(saf)
-        d.start_spin(seq, rpm)
-        saf.busy()
+        with Held():
+            check_ready(saf)
+            d.start_spin(seq, rpm)
+            saf.busy()
         return ACCEPTED
 
     def dstat_cmd(seq, f):
@@ -733,7 +738,7 @@ def make(ctx):
     ctx.comms.register("DRILL", drill_cmd)
     ctx.comms.register("SEAL", seal_cmd)
     ctx.comms.register("SPIN", spin_cmd)
-    ctx.comms.register("DSTAT", dstat_cmd, True)
+    ctx.comms.register("DSTAT", dstat_cmd)
     chain_stop(ctx, d.stop)
     ctx.comms.tm_sources.append(d.telemetry)
     return d

@@ -96,7 +96,7 @@ def register(j, ctx):
 
     com = ctx.comms
     # Flash work, nothing the control tick reads: never with the tick held.
-    com.register("JLEN", jlen, True)
-    com.register("JGET", jget, True)
-    com.register("JCLEAR", jclear, True)
-    com.register("JADD", jadd, True)
+    com.register("JLEN", jlen)
+    com.register("JGET", jget)
+    com.register("JCLEAR", jclear)
+    com.register("JADD", jadd)

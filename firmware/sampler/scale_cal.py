@@ -50,10 +50,10 @@ class Cal:
         self.load()
         com = ctx.comms
         # The scale is soft-loop state (and CAL writes flash): tick-free.
-        com.register("WEIGH", self.cmd_weigh, True)
-        com.register("TARE", self.cmd_tare, True)
-        com.register("CAL", self.cmd_cal, True)
-        com.register("SCALE", self.cmd_scale, True)
+        com.register("WEIGH", self.cmd_weigh)
+        com.register("TARE", self.cmd_tare)
+        com.register("CAL", self.cmd_cal)
+        com.register("SCALE", self.cmd_scale)
 
     def load(self):
         try:
