@@ -534,9 +534,13 @@ class Link:
             self.handshake()
         except UserError:
             return
+        except Exception:
+            if self._stop.is_set():
+                return  # the link was closed under the handshake: nothing to redo
+            raise
         finally:
             self._session_ok.set()
-        if resend:
+        if resend and not self._stop.is_set():
             with self._lock:
                 waiting = [
                     p for p in self._pending.values() if p.ack is not None and p.done is None
