@@ -108,8 +108,16 @@ t = run(REST, t, rest)
 
 
 # Then Loop.run itself, paced at the board's period, as main() runs it:
-# does the loop keep its period with the scoop under way?
+# does the loop keep its period with the drill feeding and scoop after
+# scoop under way?
+scoops = [0]
+
+
 def paced_soft():
+    if a.job == drill.J_OK:  # the scoop done: the next one, as a campaign does
+        a.job = drill.J_NONE
+        a.start(-1, arm.A_SCOOP, a.plan_scoop(3), 3)
+        scoops[0] += 1
     busy = soft()
     if loop.ticks >= PACED:
         loop.running = False
@@ -122,6 +130,7 @@ loop.start(table)
 loop.run(paced_soft)
 loop.stop()
 late_max = bin_us(max(i for i in range(len(loop.late)) if loop.late[i]))
+late_min = bin_us(min(i for i in range(len(loop.late)) if loop.late[i]))
 print(
     json.dumps(
         {
@@ -137,10 +146,13 @@ print(
             "rest_ticks": REST,
             "rest": rest,
             "paced_ticks": loop.ticks,
+            "paced_scoops": scoops[0],
+            "paced_drill_phase": d.phase,
             "overruns": loop.overruns,
             "paced_worst_us": loop.worst_us,
-            "jitter_p9999_us": loop.late_us(1),
+            "late_p9999_us": loop.late_us(1),
             "late_max_us": late_max,
+            "late_min_us": late_min,
             "loop_hz": hz,
             "cycle": n,
             "freq": machine.freq(),

@@ -259,7 +259,8 @@ def test_emulated_rp2040_figures_take_the_clock_out_of_the_sums() -> None:
         "paced_ticks": 500,
         "overruns": 3,
         "paced_worst_us": 150,
-        "jitter_p9999_us": 47,
+        "late_p9999_us": 47,
+        "late_min_us": 40,
     }
     f = rp2040_emulated.figures(probe, add_ms=7984.0 * 1.5)
     assert f["emu_step_us"] == pytest.approx(38.0)
@@ -271,7 +272,8 @@ def test_emulated_rp2040_figures_take_the_clock_out_of_the_sums() -> None:
     assert f["rp2040_emu_calib"] == pytest.approx(1.5)
     assert f["emu_overruns_per_1000"] == pytest.approx(6.0)
     assert f["emu_paced_worst_us"] == 150
-    assert f["jitter_p9999_us"] == 47
+    assert f["late_p9999_us"] == 47 and f["late_min_us"] == 40
+    assert f["jitter_p9999_us"] == 7
 
 
 def test_emulated_rp2040_without_a_uf2_is_a_one_line_error(tmp_path: Path) -> None:
