@@ -73,6 +73,10 @@ from lunasample.link.client import Link
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "rp2040"
 PUBLISHED_ADD_MS_1E6 = ADD_LOOP_MS_1E6["rp2040"]
+# The probe declares the arm homed at 0 without homing it: the plant's
+# joints start there too, so that their home switches open where the
+# firmware's limits put them.
+PROBE_ARM_AT = {"j1": 0, "j2": 0, "j3": 0}
 TIME_ADD_LOOP = (
     ADD_LOOP
     + """
@@ -197,7 +201,10 @@ def main() -> int:
             raise UserError(f"rp2040_emulated: {what} not found: {p}")
     board = paths.load_board("rpi_pico")
     log = Path("rp2040-board.log").resolve()
-    with log.open("wb") as err, PicoBoard(board, a.uf2, a.bootrom, stderr=err) as pico:
+    with (
+        log.open("wb") as err,
+        PicoBoard(board, a.uf2, a.bootrom, stderr=err, start=PROBE_ARM_AT) as pico,
+    ):
         url = pico.url
         t0 = time.monotonic()
         hello = flash(url, "rpi_pico")

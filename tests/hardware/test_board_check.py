@@ -166,3 +166,18 @@ def test_loaded_boards_keep_pin_numbers_and_wiring() -> None:
 def test_generated_tables_are_current() -> None:
     for path, text in generated_files(ROOT).items():
         assert path.read_text() == text, f"{path} is stale: regenerate its tables"
+
+
+def test_a_home_switch_plant_must_fit_its_axis() -> None:
+    """boards/*.json `homing`: an NC switch on a step axis, its rest, trip
+    point and hard stop in the order the axis travels."""
+    b = _raw("rpi_pico")
+    assert check_board(b, "rpi_pico.json") == []
+    b["homing"]["j2"]["stop"] = 880  # short of the trip point at 900
+    b["homing"]["feed"]["switch"] = "drill_dir"
+    b["homing"]["j9"] = dict(b["homing"]["j1"])
+    lines = check_board(b, "rpi_pico.json")
+    assert "rpi_pico.json: homing.j2: rest, trip and stop not in travel order" in lines
+    assert "rpi_pico.json: homing.feed.switch 'drill_dir': not an NC switch input" in lines
+    assert "rpi_pico.json: homing.j9: no j9_step and j9_dir pins" in lines
+    assert len(lines) == 3, lines

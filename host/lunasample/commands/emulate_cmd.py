@@ -27,6 +27,7 @@ PICO_HELP_LINES = """\
 commands on stdin (--engine rp2040js):
   pin GPIO 0|1         drive an input pin, e.g. pin 22 1 opens the e-stop loop
   stats                print the watched output pins' edges (board clock, ns)
+                       and the homed axes' positions (steps)
   quit                 stop the board"""
 
 

@@ -4,7 +4,9 @@
 Cortex-M0+ at 125 MHz with the M0+'s instruction timings, PIO clocked from
 the CPU's cycles) running a MicroPython UF2, its USB CDC serial on
 socket://127.0.0.1:PORT for pyserial and mpremote, the board file's drill
-motor, encoder and HX711 as plants on their pins. Its control lines
+motor, encoder and HX711 as plants on their pins, and each step axis of
+the board file's `homing` moving with its STEP pulses and opening its NC
+home switch where it trips. Its control lines
 (`set_input`, `stats`) drive input pins and read the output pins' edges on
 the board's own clock.
 
@@ -98,8 +100,11 @@ class PicoBoard:
     """A Pico on rp2040js, flashed with MicroPython; `url` is its serial port.
 
     `board` is a board file (loaded: pins as name -> GPIO); its drill and
-    HX711 pins get plants, its e-stop and switch inputs read closed, and its
-    outputs (drill PWM, DIR pins, STEP pins with their DIR) are watched.
+    HX711 pins get plants, its e-stop and other switch inputs read closed,
+    and its outputs (drill PWM, DIR pins, STEP pins with their DIR) are
+    watched. Each axis in its `homing` starts at its `rest` position (or at
+    `start[axis]`, in steps), follows its STEP pulses, and its home switch
+    reads open from the trip point on; pulses past the hard stop are lost.
     """
 
     def __init__(
@@ -109,8 +114,14 @@ class PicoBoard:
         bootrom: Path | None = None,
         port: int = 0,
         stderr: IO[bytes] | int | None = subprocess.DEVNULL,
+        start: dict[str, int] | None = None,
     ) -> None:
         self.board = board
+        homing: dict[str, dict[str, Any]] = board.get("homing") or {}
+        unknown = sorted(set(start or {}) - set(homing))
+        if unknown:
+            raise UserError(f"no home switch plant for {', '.join(unknown)} in the board file")
+        self._start = start or {}
         self.uf2 = uf2 or find_image(UF2_ENV)
         self.bootrom = bootrom or find_image(BOOTROM_ENV)
         for what, p in (("UF2", self.uf2), ("bootrom", self.bootrom)):
@@ -137,9 +148,22 @@ class PicoBoard:
             ]
         if "hx711_sck" in pins and "hx711_dout" in pins:
             a += ["--hx711", f"{pins['hx711_sck']},{pins['hx711_dout']}"]
-        # NC contacts to GND, closed: they read 0 (the e-stop released, the
-        # switches off their trip points).
-        closed = [pins[n] for n, w in wiring.items() if w.get("contact") == "NC"]
+        # Home switches with a plant: NC contacts that open on the axis's
+        # trip point (step and dir pins, switch, start, trip, hard stop).
+        homing: dict[str, dict[str, Any]] = self.board.get("homing") or {}
+        homes = [
+            f"{pins[ax + '_step']}:{pins[ax + '_dir']}:{pins[h['switch']]}:"
+            f"{self._start.get(ax, h['rest'])}:{h['trip']}:{h['stop']}"
+            for ax, h in homing.items()
+        ]
+        if homes:
+            a += ["--homes", ",".join(homes)]
+        # The other NC contacts to GND, closed: they read 0 (the e-stop
+        # released).
+        planted = {h["switch"] for h in homing.values()}
+        closed = [
+            pins[n] for n, w in wiring.items() if w.get("contact") == "NC" and n not in planted
+        ]
         if closed:
             a += ["--inputs", ",".join(f"{g}=0" for g in closed)]
         steppers = [
@@ -203,11 +227,16 @@ class PicoBoard:
         return int(self._ctl(f"set {gpio} {value}").split()[1])
 
     def stats(self) -> dict[str, Any]:
-        """The watched pins' edges: {"ns": now, "pins": {gpio: {...}}} on the
-        board's clock (rise, fall, min_high_ns, min_low_ns, last_ns, value;
-        STEP pins also min_dir_setup_ns and min_dir_hold_ns)."""
+        """The watched pins' edges: {"ns": now, "pins": {gpio: {...}}, "homes":
+        {axis: {...}}} on the board's clock (pins: rise, fall, min_high_ns,
+        min_low_ns, last_ns, value; STEP pins also min_dir_setup_ns and
+        min_dir_hold_ns; homes: pos in steps, open (the home switch's level),
+        lost (pulses against the hard stop))."""
         s: dict[str, Any] = json.loads(self._ctl("stats"))
         s["pins"] = {int(g): v for g, v in s["pins"].items()}
+        pins: dict[str, int] = self.board["pins"]
+        by_step = {pins[ax + "_step"]: ax for ax in self.board.get("homing") or {}}
+        s["homes"] = {by_step[int(g)]: v for g, v in s.get("homes", {}).items()}
         return s
 
     def clear(self) -> int:

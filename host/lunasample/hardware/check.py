@@ -162,6 +162,15 @@ def check_board(raw: dict[str, Any], where: str, parts: dict[str, Any] | None = 
                     f"drivers.{axis}: name the step driver ({', '.join(known)})",
                     "its minimum STEP pulse and DIR set-up time come from its datasheet",
                 )
+    # Home switches: on a step axis, an NC switch input, the hard stop beyond the trip point.
+    for axis, h in (raw.get("homing") or {}).items():
+        sw = pins.get(h["switch"], {})
+        if f"{axis}_step" not in pins or f"{axis}_dir" not in pins:
+            out.append(f"{where}: homing.{axis}: no {axis}_step and {axis}_dir pins")
+        if sw.get("contact") != "NC":
+            out.append(f"{where}: homing.{axis}.switch {h['switch']!r}: not an NC switch input")
+        if not (h["rest"] < h["trip"] < h["stop"] or h["rest"] > h["trip"] > h["stop"]):
+            out.append(f"{where}: homing.{axis}: rest, trip and stop not in travel order")
     # The HX711's RATE: driven by a declared output, or strapped on the board.
     subs = ["core", *raw.get("subsystems", [])]
     hx = raw.get("hx711")

@@ -40,6 +40,16 @@ class Hx711Wiring(_Strict):
     )
 
 
+class HomeSwitch(_Strict):
+    """Where an axis's NC home switch sits, in its driver's steps (DIR high counts up)."""
+
+    switch: str = Field(description="the pins entry of the axis's home switch")
+    rest: int = Field(description="where the axis rests at power-on (stowed, parked)")
+    trip: int = Field(description="the switch reads open at this position and beyond")
+    stop: int = Field(description="the hard stop beyond the switch: further steps are lost")
+    note: str | None = None
+
+
 class Transport(_Strict):
     kind: str
     baud: int = Field(gt=0)
@@ -75,6 +85,9 @@ class BoardFile(_Strict):
     pins: dict[str, PinWiring]
     drivers: dict[str, Literal["DRV8825", "A4988", "TMC2209"]] = Field(
         default_factory=dict, description="each step axis's driver (timings in parts.json)"
+    )
+    homing: dict[str, HomeSwitch] | None = Field(
+        None, description="each step axis's home switch, for a plant on the pins (rp2040js)"
     )
     hx711: Hx711Wiring | None = None
     limits: dict[str, int | list[int]]

@@ -8,10 +8,16 @@
 //   node run.js --uf2 RPI_PICO.uf2 --bootrom bootrom.ts [--port 5555]
 //               [--drill PWM,DIR,ENC_A,ENC_B] [--hx711 SCK,DOUT]
 //               [--inputs GPIO=V,...] [--trace GPIO,...] [--steppers STEP:DIR,...]
+//               [--homes STEP:DIR:HOME:START:TRIP:STOP,...]
 //
 // --bootrom: the RP2040 B1 bootrom, as rp2040js's demo/bootrom.ts or as a
 // 16 KB binary. --drill and --hx711 are plants on the board's pins (below);
 // --inputs holds input pins at a level (a closed NC switch to GND reads 0).
+// --homes: a step axis with an NC home switch (boards/*.json "homing"):
+// it starts at START (steps), moves one step on each rising STEP edge, up
+// while DIR is high, down while it is low, and no further than its hard
+// stop STOP (those pulses are lost); its switch input HOME reads 1 (open)
+// at TRIP and beyond (toward STOP), else 0.
 // --trace and --steppers watch output pins on the board's clock, read
 // through the control lines on stdin (below).
 'use strict';
@@ -198,7 +204,7 @@ for (const kv of arg('inputs', '').split(',').filter((x) => x)) {
 const traced = {};
 function watch(g) {
   if (traced[g]) return traced[g];
-  const t = { rise: 0, fall: 0, minHigh: null, minLow: null, last: null, value: 0 };
+  const t = { rise: 0, fall: 0, minHigh: null, minLow: null, last: null, value: 0, onEdge: [] };
   t.value = mcu.gpio[g].outputValue ? 1 : 0;
   traced[g] = t;
   mcu.gpio[g].addListener((state) => {
@@ -218,7 +224,7 @@ function watch(g) {
     else t.fall++;
     t.value = v;
     t.last = now;
-    for (const f of t.onEdge || []) f(v, now);
+    for (const f of t.onEdge) f(v, now);
   });
   return t;
 }
@@ -230,7 +236,7 @@ for (const pair of arg('steppers', '').split(',').filter((x) => x)) {
   st.minSetup = null;
   st.minHold = null;
   let lastFall = null;
-  st.onEdge = [
+  st.onEdge.push(
     (v, now) => {
       if (v && dt.last !== null) {
         const w = now - dt.last;
@@ -238,20 +244,50 @@ for (const pair of arg('steppers', '').split(',').filter((x) => x)) {
       }
       if (!v) lastFall = now;
     },
-  ];
-  dt.onEdge = [
-    (v, now) => {
-      if (lastFall !== null) {
-        const w = now - lastFall;
-        st.minHold = st.minHold === null ? w : Math.min(st.minHold, w);
-      }
-    },
-  ];
+  );
+  dt.onEdge.push((v, now) => {
+    if (lastFall !== null) {
+      const w = now - lastFall;
+      st.minHold = st.minHold === null ? w : Math.min(st.minHold, w);
+    }
+  });
+}
+
+// Step axes with home switches: the position follows the STEP pin's rising
+// edges, the DIR pin's level at the edge giving the sign; the NC switch
+// opens (reads 1) from its trip point on, because the axis got there.
+const homes = {};
+for (const spec of arg('homes', '').split(',').filter((x) => x)) {
+  const [sg, dg, hg, start, trip, stop] = spec.split(':').map(Number);
+  if ([sg, dg, hg, start, trip, stop].some((x) => !Number.isInteger(x))) {
+    fail(`--homes ${spec}: STEP:DIR:HOME:START:TRIP:STOP, integers`);
+  }
+  const up = stop > trip; // the switch and the hard stop are at the upper end
+  const h = { pos: start, open: 0, lost: 0 };
+  homes[sg] = h;
+  const sense = () => {
+    h.open = (up ? h.pos >= trip : h.pos <= trip) ? 1 : 0;
+    mcu.gpio[hg].setInputValue(h.open === 1);
+  };
+  sense();
+  const st = watch(sg);
+  const dt = watch(dg);
+  st.onEdge.push((v) => {
+    if (!v) return;
+    const p = h.pos + (dt.value ? 1 : -1);
+    if (up ? p > stop : p < stop) {
+      h.lost++; // against the hard stop: the rotor slips
+      return;
+    }
+    h.pos = p;
+    sense();
+  });
 }
 
 // Control lines on stdin, each answered by one line on stdout:
 //   set GPIO 0|1  -> "set NS": drive an input pin; NS is the board's clock
-//   stats         -> one JSON line: {"ns": NS, "pins": {GPIO: {...}}}
+//   stats         -> one JSON line: {"ns": NS, "pins": {GPIO: {...}},
+//                    "homes": {STEP: {"pos", "open", "lost"}}}
 //   clear         -> "clear NS": zero the counters
 let ctlBuf = '';
 process.stdin.on('data', (d) => {
@@ -279,7 +315,7 @@ process.stdin.on('data', (d) => {
           min_dir_hold_ns: t.minHold === undefined ? undefined : t.minHold,
         };
       }
-      console.log(JSON.stringify({ ns, pins }));
+      console.log(JSON.stringify({ ns, pins, homes }));
     } else if (w[0] === 'clear') {
       for (const t of Object.values(traced)) {
         Object.assign(t, { rise: 0, fall: 0, minHigh: null, minHighAt: null, minLow: null });
