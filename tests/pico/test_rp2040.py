@@ -181,7 +181,7 @@ def test_estop_edge_cuts_every_output(pico: tuple[PicoBoard, Link, dict]) -> Non
     assert lk.command("STATUS").fields["flt"] == "none"
 
 
-@pytest.mark.slow  # issue 21's goal, not met yet: worst 1077 us, 2 overruns (homing, spin)
+@pytest.mark.slow  # meaningful after the homing and spinning of the slow tests before it
 def test_control_step_fits_the_period(pico: tuple[PicoBoard, Link, dict]) -> None:
     """STATUS `worst`: the longest control step since boot, on the board's
     clock (through the homing and spinning of the tests before, when run
