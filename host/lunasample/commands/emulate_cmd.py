@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from lunasample import paths
@@ -118,49 +119,64 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _stdin_commands(board: EmulatedBoard, done: threading.Event) -> None:
+def _serve_stdin(
+    handle: Callable[[list[str]], bool | None],
+    help_lines: str,
+    errors: tuple[type[Exception], ...],
+    done: threading.Event,
+) -> None:
+    """Control lines from stdin until its end or handle(words) returns None
+    (quit); False is a line it does not know, answered with the help."""
     for line in sys.stdin:
         words = line.split()
         if not words:
             continue
         try:
-            cmd = words[0]
-            if cmd == "fault" and len(words) in (2, 3):
-                board.inject(words[1], float(words[2]) if len(words) == 3 else 1.0)
-            elif cmd == "plant" and len(words) == 3:
-                board.set_plant(**{words[1]: float(words[2])})
-            elif cmd == "power-cut":
-                board.power_cut()
-            elif cmd == "speed" and len(words) == 2:
-                board.set_speed(float(words[1]))
-            elif cmd == "state":
-                print(board.query(), flush=True)
-            elif cmd == "quit":
+            known = handle(words)
+            if known is None:
                 done.set()
                 return
-            else:
-                print(f"? {line.strip()}\n{HELP_LINES}", file=sys.stderr, flush=True)
-        except (ValueError, TimeoutError) as e:
+            if not known:
+                print(f"? {line.strip()}\n{help_lines}", file=sys.stderr, flush=True)
+        except errors as e:
             print(f"error: {e}", file=sys.stderr, flush=True)
+
+
+def _stdin_commands(board: EmulatedBoard, done: threading.Event) -> None:
+    def handle(words: list[str]) -> bool | None:
+        cmd = words[0]
+        if cmd == "fault" and len(words) in (2, 3):
+            board.inject(words[1], float(words[2]) if len(words) == 3 else 1.0)
+        elif cmd == "plant" and len(words) == 3:
+            board.set_plant(**{words[1]: float(words[2])})
+        elif cmd == "power-cut":
+            board.power_cut()
+        elif cmd == "speed" and len(words) == 2:
+            board.set_speed(float(words[1]))
+        elif cmd == "state":
+            print(board.query(), flush=True)
+        elif cmd == "quit":
+            return None
+        else:
+            return False
+        return True
+
+    _serve_stdin(handle, HELP_LINES, (ValueError, TimeoutError), done)
 
 
 def _pico_commands(board: PicoBoard, done: threading.Event) -> None:
-    for line in sys.stdin:
-        words = line.split()
-        if not words:
-            continue
-        try:
-            if words[0] == "pin" and len(words) == 3 and words[2] in ("0", "1"):
-                print(f"at {board.set_input(int(words[1]), int(words[2]))} ns", flush=True)
-            elif words == ["stats"]:
-                print(board.stats(), flush=True)
-            elif words == ["quit"]:
-                done.set()
-                return
-            else:
-                print(f"? {line.strip()}\n{PICO_HELP_LINES}", file=sys.stderr, flush=True)
-        except (ValueError, RuntimeError) as e:
-            print(f"error: {e}", file=sys.stderr, flush=True)
+    def handle(words: list[str]) -> bool | None:
+        if words[0] == "pin" and len(words) == 3 and words[2] in ("0", "1"):
+            print(f"at {board.set_input(int(words[1]), int(words[2]))} ns", flush=True)
+        elif words == ["stats"]:
+            print(board.stats(), flush=True)
+        elif words == ["quit"]:
+            return None
+        else:
+            return False
+        return True
+
+    _serve_stdin(handle, PICO_HELP_LINES, (ValueError, RuntimeError), done)
 
 
 def _run_pico(args: argparse.Namespace, done: threading.Event) -> int:
