@@ -63,6 +63,22 @@ def test_missing_micropython_binary_is_named() -> None:
     assert "Traceback" not in r.stderr
 
 
+def test_emulate_takes_control_lines_on_stdin(tmp_path: Path) -> None:
+    """`state` prints the plants, an unknown line gets the help, a bad value
+    one error line, and `quit` stops the board with exit 0."""
+    r = subprocess.run(
+        [sys.executable, "-m", "lunasample.cli", "emulate", "--fs", str(tmp_path / "fs")],
+        input="state\nbogus\nspeed fast\nquit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "'plants'" in r.stdout and "'drill'" in r.stdout
+    assert "? bogus" in r.stderr and "power-cut" in r.stderr
+    assert "error: could not convert string to float: 'fast'" in r.stderr
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_emulate_prints_the_port_first_and_cleans_up(tmp_path: Path, sig: int) -> None:
     proc = subprocess.Popen(
