@@ -5,7 +5,6 @@
 # answered in the same pass, so a command is answered as it arrives.
 import time
 
-
 from micropython import const
 
 from sampler import proto
